@@ -1,0 +1,13 @@
+//! Schema migrations. A migration that has landed on `main` is never edited: add a new one.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_directory;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_directory::Migration)]
+    }
+}

@@ -1,0 +1,13 @@
+//! sea-orm entities: the tables as rows. Never serialised to clients; each capability maps
+//! them to its own response types.
+pub mod borough;
+pub mod category;
+pub mod directory_revision;
+pub mod location;
+pub mod opening_hours;
+pub mod organisation;
+pub mod programme;
+pub mod service;
+pub mod service_borough;
+pub mod service_category;
+pub mod service_programme;

@@ -1,0 +1,224 @@
+//! Signpost: the backend behind an app that helps young Londoners find safe, positive
+//! things to do and ask for help without giving their name.
+//!
+//! Where a request goes:
+//! - `/v1/services`, `/v1/categories`, `/v1/programmes`, `/v1/boroughs`,
+//!   `/v1/organisations` → [`directory`]
+//! - `/v1/places/{query}` → [`geo`]
+//! - `/healthz`, `/readyz`, `/metrics`, `/openapi.json`, `/docs` → [`ops`]
+pub mod clock;
+pub mod content;
+pub mod db;
+pub mod directory;
+pub mod entities;
+pub mod error;
+pub mod extract;
+pub mod geo;
+pub mod http_cache;
+pub mod ops;
+pub mod paging;
+pub mod settings;
+pub mod state;
+pub mod synthetic;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use axum::{Router, middleware};
+use tokio::{net::TcpListener, task::JoinHandle};
+use tower_http::{cors::CorsLayer, limit::RequestBodyLimitLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use clock::Clock;
+pub use settings::Settings;
+pub use state::AppState;
+
+use crate::http_cache::PublicCache;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Signpost API",
+        version = "1",
+        description = "Directory of safe, positive activities and support for young Londoners (10–25)."
+    ),
+    tags(
+        (name = "directory", description = "Public directory of services"),
+        (name = "operations", description = "Health and documentation"),
+    )
+)]
+struct ApiDoc;
+
+/// Largest request body accepted anywhere (bigger ones get 413).
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let public_cache = PublicCache {
+        max_age: state.settings.public_max_age,
+    };
+    // Public reads: any origin, ETag and Cache-Control.
+    let public = OpenApiRouter::new()
+        .merge(directory::routes::router())
+        .merge(geo::routes::router())
+        .layer(middleware::from_fn_with_state(
+            public_cache,
+            http_cache::public_cache,
+        ))
+        .layer(CorsLayer::permissive());
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(public)
+        .merge(ops::router())
+        .split_for_parts();
+    Router::new()
+        .merge(api)
+        .merge(ops::metrics_router())
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .fallback(|| async { error::ApiError::NotFound("there is nothing at this address".into()) })
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(ops::logging::log_requests))
+        .with_state(state)
+}
+
+/// Connects, migrates, loads `content/` and the directory snapshot.
+pub async fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<AppState> {
+    let gazetteer = geo::Gazetteer::load_cached(&settings.content_dir).with_context(|| {
+        format!(
+            "loading reference data from {}",
+            settings.content_dir.display()
+        )
+    })?;
+    let db = db::connect(&settings).await?;
+    db::migrate(&db).await?;
+    if settings.sync_content_on_start {
+        let report = content::sync(&db, &gazetteer, &settings.content_dir, clock.now()).await?;
+        log_sync(&report);
+    }
+    let snapshot = directory::snapshot::load(&db, &gazetteer).await?;
+    Ok(AppState {
+        db,
+        settings: Arc::new(settings),
+        gazetteer,
+        directory: Arc::new(ArcSwap::from_pointee(snapshot)),
+        clock,
+    })
+}
+
+pub fn log_sync(report: &content::SyncReport) {
+    for e in &report.errors {
+        tracing::warn!(error = %e, "content file not loaded");
+    }
+    let c = report.services;
+    tracing::info!(
+        created = c.created,
+        updated = c.updated,
+        unchanged = c.unchanged,
+        retired = c.retired,
+        errors = report.errors.len(),
+        revision = report.revision,
+        "content synced"
+    );
+}
+
+/// A running server: its address, its state, and the task serving it.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub handle: JoinHandle<std::io::Result<()>>,
+    reloader: JoinHandle<()>,
+}
+
+impl Server {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Waits until the server has shut down gracefully.
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        (&mut self.handle).await??;
+        Ok(())
+    }
+
+    pub fn abort(&self) {
+        self.handle.abort();
+        self.reloader.abort();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.abort();
+    }
+}
+
+/// Binds and serves until `shutdown` resolves.
+pub async fn start(
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Server> {
+    let listener = TcpListener::bind(state.settings.listen)
+        .await
+        .with_context(|| format!("binding {}", state.settings.listen))?;
+    let addr = listener.local_addr()?;
+    let app = router(state.clone());
+    let handle = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    });
+    let reloader = tokio::spawn(reload_loop(state.clone()));
+    Ok(Server {
+        addr,
+        state,
+        handle,
+        reloader,
+    })
+}
+
+/// Picks up directory changes made by another instance or by `signpost content sync`.
+async fn reload_loop(state: AppState) {
+    let mut tick = tokio::time::interval(state.settings.reload_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let current = state.directory.load().revision;
+        match directory::store::current_revision(&state.db).await {
+            Ok(rev) if rev != current => {
+                if let Err(err) = state.reload_directory().await {
+                    tracing::warn!(error = %err, "directory reload failed; serving the previous copy");
+                }
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "cannot read the directory revision"),
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,133 @@
+//! One typed view of the environment. Every knob is `SIGNPOST_*` (plus `DATABASE_URL`),
+//! each with a default that runs on one machine. Secrets never appear in `Debug`.
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+#[derive(Clone)]
+pub struct Settings {
+    /// Where the HTTP server listens (`SIGNPOST_LISTEN`).
+    pub listen: SocketAddr,
+    /// `DATABASE_URL`: SQLite by default, PostgreSQL for real deployments.
+    pub database_url: String,
+    /// `SIGNPOST_CONTENT_DIR`: the shipped directory content and reference data.
+    pub content_dir: PathBuf,
+    /// `SIGNPOST_DATA_DIR`: where the embedded defaults keep their files.
+    pub data_dir: PathBuf,
+    /// `SIGNPOST_DB_MAX_CONNECTIONS`.
+    pub db_max_connections: u32,
+    /// `SIGNPOST_RELOAD_SECS`: how often an instance checks whether another instance
+    /// changed the directory (several instances on one PostgreSQL).
+    pub reload_interval: Duration,
+    /// `SIGNPOST_PUBLIC_MAX_AGE`: `Cache-Control: max-age` for public GETs, in seconds.
+    pub public_max_age: u32,
+    /// `SIGNPOST_SYNC_CONTENT_ON_START` (default true).
+    pub sync_content_on_start: bool,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("database", &redact_url(&self.database_url))
+            .field("content_dir", &self.content_dir)
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A database URL without its password, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("setting {name}: {message}")]
+pub struct SettingsError {
+    pub name: &'static str,
+    pub message: String,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can supply their own environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let data_dir =
+            PathBuf::from(lookup("SIGNPOST_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = lookup("DATABASE_URL").unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("signpost.db").display()
+            )
+        });
+        Ok(Self {
+            listen: parse(&lookup, "SIGNPOST_LISTEN", "127.0.0.1:8080")?,
+            database_url,
+            content_dir: PathBuf::from(
+                lookup("SIGNPOST_CONTENT_DIR").unwrap_or_else(|| "./content".into()),
+            ),
+            data_dir,
+            db_max_connections: parse(&lookup, "SIGNPOST_DB_MAX_CONNECTIONS", "16")?,
+            reload_interval: Duration::from_secs(parse(&lookup, "SIGNPOST_RELOAD_SECS", "5")?),
+            public_max_age: parse(&lookup, "SIGNPOST_PUBLIC_MAX_AGE", "300")?,
+            sync_content_on_start: parse(&lookup, "SIGNPOST_SYNC_CONTENT_ON_START", "true")?,
+        })
+    }
+}
+
+fn parse<T: std::str::FromStr>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: &str,
+) -> Result<T, SettingsError>
+where
+    T::Err: std::fmt::Display,
+{
+    let raw = lookup(name).unwrap_or_else(|| default.to_string());
+    raw.trim().parse().map_err(|e: T::Err| SettingsError {
+        name,
+        message: format!("cannot parse {raw:?}: {e}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_run_on_one_machine() {
+        let s = Settings::from_lookup(|_| None).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database_url, "sqlite://./data/signpost.db?mode=rwc");
+        assert_eq!(s.content_dir, PathBuf::from("./content"));
+    }
+
+    #[test]
+    fn bad_value_names_the_variable() {
+        let err =
+            Settings::from_lookup(|n| (n == "SIGNPOST_LISTEN").then(|| "nope".into())).unwrap_err();
+        assert_eq!(err.name, "SIGNPOST_LISTEN");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://u:secret@host/db"),
+            "postgres://u:***@host/db"
+        );
+        let s = Settings::from_lookup(|n| {
+            (n == "DATABASE_URL").then(|| "postgres://u:secret@h/db".into())
+        })
+        .unwrap();
+        assert!(!format!("{s:?}").contains("secret"));
+    }
+}

@@ -1,0 +1,30 @@
+//! What every handler can reach.
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use sea_orm::DatabaseConnection;
+
+use crate::clock::Clock;
+use crate::directory::Directory;
+use crate::geo::Gazetteer;
+use crate::settings::Settings;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+    pub gazetteer: Arc<Gazetteer>,
+    /// The current directory snapshot; swapped whole on reload, never mutated.
+    pub directory: Arc<ArcSwap<Directory>>,
+    pub clock: Clock,
+}
+
+impl AppState {
+    /// Rebuilds the snapshot from the database and swaps it in.
+    pub async fn reload_directory(&self) -> anyhow::Result<i64> {
+        let dir = crate::directory::snapshot::load(&self.db, &self.gazetteer).await?;
+        let revision = dir.revision;
+        self.directory.store(Arc::new(dir));
+        Ok(revision)
+    }
+}
