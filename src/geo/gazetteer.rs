@@ -95,12 +95,12 @@ fn cell_of(lat: f64, lon: f64) -> (i32, i32) {
 }
 
 impl Gazetteer {
-    /// Loads `data/` under the content directory once per process and shares it.
+    /// Loads `data/` under the content directory once per process and shares it (keyed
+    /// by the resolved folder, so content folders that link to one `data/` share it).
     pub fn load_cached(content_dir: &Path) -> anyhow::Result<Arc<Self>> {
         static CACHE: OnceLock<Mutex<HashMap<PathBuf, Arc<Gazetteer>>>> = OnceLock::new();
-        let key = content_dir
-            .canonicalize()
-            .unwrap_or_else(|_| content_dir.to_path_buf());
+        let data_dir = content_dir.join("data");
+        let key = data_dir.canonicalize().unwrap_or_else(|_| data_dir.clone());
         let cache = CACHE.get_or_init(Default::default);
         let mut guard = cache
             .lock()
@@ -108,7 +108,7 @@ impl Gazetteer {
         if let Some(g) = guard.get(&key) {
             return Ok(g.clone());
         }
-        let g = Arc::new(Self::load(&content_dir.join("data"))?);
+        let g = Arc::new(Self::load(&data_dir)?);
         guard.insert(key, g.clone());
         Ok(g)
     }
