@@ -193,12 +193,22 @@ fn parse_toml<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T,
     toml::from_str::<T>(text).map_err(|e| {
         let line = e.span().map_or(1, |s| line_of(text, s.start));
         let message = e.message().trim().to_string();
-        let field = message
-            .split('`')
-            .nth(1)
-            .filter(|_| message.contains("field"))
-            .unwrap_or("(file)")
-            .to_string();
+        // The key on the offending line (`key = value`), else one the message names.
+        let key_on_line = text
+            .lines()
+            .nth(line - 1)
+            .and_then(|l| l.split_once('='))
+            .map(|(k, _)| k.trim().trim_matches('"').to_string())
+            .filter(|k| !k.is_empty() && !k.starts_with('['));
+        let field = key_on_line
+            .or_else(|| {
+                message
+                    .split('`')
+                    .nth(1)
+                    .filter(|_| message.contains("field"))
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| "(file)".to_string());
         ContentError {
             file: file.to_string(),
             line,
