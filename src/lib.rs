@@ -5,7 +5,7 @@
 //! - `/v1/services`, `/v1/categories`, `/v1/programmes`, `/v1/boroughs`,
 //!   `/v1/organisations` → [`directory`]
 //! - `/v1/places/{query}` → [`geo`]
-//! - `/healthz`, `/readyz`, `/metrics`, `/openapi.json`, `/docs` → [`ops`]
+//! - `/healthz`, `/readyz`, `/metrics`, `/v1/about`, `/openapi.json`, `/docs` → [`ops`]
 pub mod clock;
 pub mod content;
 pub mod db;

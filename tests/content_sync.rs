@@ -12,7 +12,10 @@ async fn loading_twice_changes_nothing() {
         let before = app.get_json("/v1/services?per_page=100").await;
         let report = app.resync().await;
         assert!(report.errors.is_empty(), "{:?}", report.errors);
-        assert_eq!(report.services.created + report.services.updated + report.services.retired, 0);
+        assert_eq!(
+            report.services.created + report.services.updated + report.services.retired,
+            0
+        );
         assert_eq!(report.services.unchanged, 14);
         assert!(!report.changed);
         assert_eq!(app.state.directory.load().revision, revision);
@@ -45,10 +48,17 @@ async fn an_edited_file_changes_the_record() {
         assert_eq!(after["name"], "Boxing Basics Plus");
         assert_eq!(after["max_age"], 19);
         assert_ne!(after["updated_at"], before["updated_at"]);
-        assert_eq!(after["locations"].as_array().unwrap().len(), 1, "children rewritten once");
+        assert_eq!(
+            after["locations"].as_array().unwrap().len(),
+            1,
+            "children rewritten once"
+        );
         assert_eq!(app.count("SELECT COUNT(*) FROM locations").await, 7);
         assert_eq!(
-            app.count("SELECT COUNT(*) FROM services WHERE name = 'Boxing Basics Plus' AND max_age = 19").await,
+            app.count(
+                "SELECT COUNT(*) FROM services WHERE name = 'Boxing Basics Plus' AND max_age = 19"
+            )
+            .await,
             1
         );
     })
@@ -62,22 +72,35 @@ async fn a_removed_entry_is_retired_and_answers_410() {
         let page = app.get_json("/v1/services?q=far%20away").await;
         let id = page["contents"][0]["id"].as_str().unwrap().to_string();
         let text = app.content.read_org("test-youth-hub");
-        let start = text.find("[[services]]\nslug = \"test-far-away-football\"").unwrap();
-        let end = start + text[start..].find("[[services]]\nslug = \"test-homework-help\"").unwrap();
-        app.content.write_org("test-youth-hub", &format!("{}{}", &text[..start], &text[end..]));
+        let start = text
+            .find("[[services]]\nslug = \"test-far-away-football\"")
+            .unwrap();
+        let end = start
+            + text[start..]
+                .find("[[services]]\nslug = \"test-homework-help\"")
+                .unwrap();
+        app.content.write_org(
+            "test-youth-hub",
+            &format!("{}{}", &text[..start], &text[end..]),
+        );
         let report = app.resync().await;
         assert_eq!(report.services.retired, 1);
         let p = app.get_problem(&format!("/v1/services/{id}"), 410).await;
         assert!(p["detail"].as_str().unwrap().contains("no longer"));
         let all = names(&app.get_json("/v1/services?per_page=100").await);
         assert!(!all.contains(&"Far Away Football".to_string()));
-        assert_eq!(app.count("SELECT COUNT(*) FROM services WHERE active = FALSE").await, 1);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM services WHERE active = FALSE")
+                .await,
+            1
+        );
         // Removing a whole file retires its services and its organisation.
         std::fs::remove_file(app.content.org_path("test-youth-hub")).unwrap();
         let report = app.resync().await;
         assert_eq!(report.services.retired, 3);
         assert_eq!(app.get_json("/v1/services").await["total_items"], 10);
-        app.get_problem("/v1/organisations/test-youth-hub", 404).await;
+        app.get_problem("/v1/organisations/test-youth-hub", 404)
+            .await;
         // Putting it back brings the same records back.
         app.content.write_org("test-youth-hub", &text);
         let report = app.resync().await;
@@ -104,38 +127,73 @@ async fn a_broken_file_names_file_line_and_field_and_keeps_what_was_there() {
         assert_eq!(e.field, "min_age");
         let line = broken.lines().position(|l| l == "min_age = 9").unwrap() + 1;
         assert_eq!(e.line, line);
-        assert!(e.to_string().starts_with(&format!("organisations/test-youth-hub.toml:{line}: min_age:")));
+        assert!(e.to_string().starts_with(&format!(
+            "organisations/test-youth-hub.toml:{line}: min_age:"
+        )));
         let all = names(&app.get_json("/v1/services?per_page=100").await);
-        assert!(all.contains(&"Boxing Basics".to_string()), "the old record stays");
-        assert!(!all.contains(&"Boxing Renamed".to_string()), "nothing from the broken file loads");
+        assert!(
+            all.contains(&"Boxing Basics".to_string()),
+            "the old record stays"
+        );
+        assert!(
+            !all.contains(&"Boxing Renamed".to_string()),
+            "nothing from the broken file loads"
+        );
         assert_eq!(all.len(), 14);
 
         // A syntax error and a type error also name the line.
-        app.content.write_org("test-youth-hub", &good.replace("free = true\naccepts", "free = \"yes\"\naccepts"));
+        app.content.write_org(
+            "test-youth-hub",
+            &good.replace("free = true\naccepts", "free = \"yes\"\naccepts"),
+        );
         let report = app.resync().await;
         assert_eq!(report.errors[0].field, "free");
         assert!(report.errors[0].line > 1);
-        app.content.write_org("test-youth-hub", &format!("{good}\n[[services]\n"));
+        app.content
+            .write_org("test-youth-hub", &format!("{good}\n[[services]\n"));
         let report = app.resync().await;
         assert_eq!(report.errors.len(), 1);
         assert_eq!(report.errors[0].line, good.lines().count() + 2);
 
         // Unknown references and unknown fields are errors too.
         for (from, to, field) in [
-            ("categories = [\"boxing\"]", "categories = [\"boxng\"]", "categories"),
-            ("postcode = \"E8 3PL\"", "postcode = \"EH1 2NG\"", "postcode"),
+            (
+                "categories = [\"boxing\"]",
+                "categories = [\"boxng\"]",
+                "categories",
+            ),
+            (
+                "postcode = \"E8 3PL\"",
+                "postcode = \"EH1 2NG\"",
+                "postcode",
+            ),
             ("day = \"monday\"", "day = \"moonday\"", "day"),
             ("closes = \"14:00\"", "closes = \"25:00\"", "closes"),
             ("free = true\naccepts", "frea = true\naccepts", "frea"),
         ] {
-            app.content.write_org("test-youth-hub", &good.replace(from, to));
+            app.content
+                .write_org("test-youth-hub", &good.replace(from, to));
             let report = app.resync().await;
-            assert!(report.errors.iter().any(|e| e.field == field && e.file.ends_with("test-youth-hub.toml")), "{field}: {:?}", report.errors);
-            assert_eq!(app.get_json("/v1/services").await["total_items"], 14, "{field}");
+            assert!(
+                report
+                    .errors
+                    .iter()
+                    .any(|e| e.field == field && e.file.ends_with("test-youth-hub.toml")),
+                "{field}: {:?}",
+                report.errors
+            );
+            assert_eq!(
+                app.get_json("/v1/services").await["total_items"],
+                14,
+                "{field}"
+            );
         }
         // Other files keep loading while one is broken.
         let lvess = app.content.read_org("safer-london");
-        app.content.write_org("safer-london", &lvess.replace("min_age = 16", "min_age = 17"));
+        app.content.write_org(
+            "safer-london",
+            &lvess.replace("min_age = 16", "min_age = 17"),
+        );
         app.content.write_org("test-youth-hub", &broken);
         let report = app.resync().await;
         assert_eq!(report.services.updated, 1);
@@ -163,14 +221,27 @@ async fn the_command_line_sync_reports_errors_and_exits_non_zero() {
             .unwrap()
     };
     let ok = run();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let good = content.read_org("test-youth-hub");
-    content.write_org("test-youth-hub", &good.replace("max_age = 12", "max_age = 30"));
+    content.write_org(
+        "test-youth-hub",
+        &good.replace("max_age = 12", "max_age = 30"),
+    );
     let bad = run();
     assert_eq!(bad.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&bad.stderr);
-    assert!(stderr.contains("organisations/test-youth-hub.toml:"), "{stderr}");
-    assert!(stderr.contains("max_age: must be between 10 and 25"), "{stderr}");
+    assert!(
+        stderr.contains("organisations/test-youth-hub.toml:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("max_age: must be between 10 and 25"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
@@ -192,8 +263,13 @@ async fn the_shipped_content_loads_without_errors() {
         // Every shipped location's postcode resolves to the borough it claims.
         for item in s["contents"].as_array().unwrap() {
             if let Some(pc) = item["nearest_location"]["postcode"].as_str() {
-                let place = app.get_json(&format!("/v1/places/{}", pc.replace(' ', "%20"))).await;
-                assert_eq!(place["borough"]["slug"], item["nearest_location"]["borough"]);
+                let place = app
+                    .get_json(&format!("/v1/places/{}", pc.replace(' ', "%20")))
+                    .await;
+                assert_eq!(
+                    place["borough"]["slug"],
+                    item["nearest_location"]["borough"]
+                );
             }
         }
     })

@@ -16,10 +16,22 @@ async fn health_readiness_and_metrics() {
         assert_eq!(app.get_json("/readyz").await["status"], "ready");
         let metrics = app.get("/metrics").await;
         assert_eq!(metrics.status(), 200);
-        assert!(metrics.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+        assert!(
+            metrics.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
         let text = metrics.text().await.unwrap();
         assert!(text.contains("# TYPE signpost_directory_services gauge"));
         assert!(text.contains("signpost_directory_services 10"), "{text}");
+        let about = app.get_json("/v1/about").await;
+        assert!(
+            about["data_attribution"][3]
+                .as_str()
+                .unwrap()
+                .contains("Open Government Licence")
+        );
         let p = app.get_problem("/nowhere", 404).await;
         assert_eq!(p["type"], "/problems/not-found");
     })
@@ -33,9 +45,16 @@ async fn openapi_document_covers_the_contract_and_docs_work_offline() {
         assert_eq!(doc["info"]["title"], "Signpost API");
         let paths = doc["paths"].as_object().unwrap();
         for path in [
-            "/v1/services", "/v1/services/{id}", "/v1/categories", "/v1/programmes",
-            "/v1/boroughs", "/v1/organisations", "/v1/organisations/{id}",
-            "/v1/places/{query}", "/healthz", "/readyz",
+            "/v1/services",
+            "/v1/services/{id}",
+            "/v1/categories",
+            "/v1/programmes",
+            "/v1/boroughs",
+            "/v1/organisations",
+            "/v1/organisations/{id}",
+            "/v1/places/{query}",
+            "/healthz",
+            "/readyz",
         ] {
             assert!(paths.contains_key(path), "{path} documented");
         }
@@ -45,7 +64,22 @@ async fn openapi_document_covers_the_contract_and_docs_work_offline() {
             .iter()
             .map(|p| p["name"].as_str().unwrap())
             .collect();
-        for name in ["q", "category", "programme", "borough", "age", "free", "open_now", "near", "lat", "lon", "radius_km", "sort", "page", "per_page"] {
+        for name in [
+            "q",
+            "category",
+            "programme",
+            "borough",
+            "age",
+            "free",
+            "open_now",
+            "near",
+            "lat",
+            "lon",
+            "radius_km",
+            "sort",
+            "page",
+            "per_page",
+        ] {
             assert!(params.contains(&name), "{name} documented");
         }
         let page = app.get("/docs/").await;
@@ -56,7 +90,12 @@ async fn openapi_document_covers_the_contract_and_docs_work_offline() {
         // Its script is served by us.
         let js = app.get("/docs/swagger-ui-bundle.js").await;
         assert_eq!(js.status(), 200);
-        let init = app.get("/docs/swagger-initializer.js").await.text().await.unwrap();
+        let init = app
+            .get("/docs/swagger-initializer.js")
+            .await
+            .text()
+            .await
+            .unwrap();
         assert!(init.contains("/openapi.json"));
     })
     .await;
@@ -73,7 +112,9 @@ async fn malformed_requests_are_problems_not_500s() {
         assert_eq!(r.status(), 200);
         // A long query string is handled.
         let long = "x".repeat(300);
-        let p = app.get_problem(&format!("/v1/services?q={long}"), 422).await;
+        let p = app
+            .get_problem(&format!("/v1/services?q={long}"), 422)
+            .await;
         assert_eq!(p["errors"][0]["field"], "q");
     })
     .await;
@@ -118,7 +159,10 @@ async fn the_binary_starts_logs_its_url_and_shuts_down_gracefully_without_loggin
         assert!(Instant::now() < deadline, "no start-up line: {text}");
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert!(data.path().join("signpost.db").exists(), "the embedded database is created under the data dir");
+    assert!(
+        data.path().join("signpost.db").exists(),
+        "the embedded database is created under the data dir"
+    );
     let client = reqwest::Client::new();
     let sentinel_ip = "203.0.113.77";
     let sentinel_ua = "SentinelAgent/9.9";
@@ -130,9 +174,20 @@ async fn the_binary_starts_logs_its_url_and_shuts_down_gracefully_without_loggin
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(client.get(format!("{url}/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        client
+            .get(format!("{url}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(20);
     let exit = loop {
@@ -145,9 +200,21 @@ async fn the_binary_starts_logs_its_url_and_shuts_down_gracefully_without_loggin
     assert!(exit.success(), "graceful exit: {exit:?}");
     std::thread::sleep(Duration::from_millis(100));
     let logs = seen.lock().unwrap().clone();
-    assert!(logs.contains("route=\"/v1/services\""), "requests are logged by route: {logs}");
-    for secret in [sentinel_ip, sentinel_ua, "E8", "sentinelquery", "127.0.0.1:"] {
-        let hits: Vec<&str> = logs.lines().filter(|l| l.contains(secret) && !l.contains("listening on")).collect();
+    assert!(
+        logs.contains("route=\"/v1/services\""),
+        "requests are logged by route: {logs}"
+    );
+    for secret in [
+        sentinel_ip,
+        sentinel_ua,
+        "E8",
+        "sentinelquery",
+        "127.0.0.1:",
+    ] {
+        let hits: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.contains(secret) && !l.contains("listening on"))
+            .collect();
         assert!(hits.is_empty(), "{secret} appears in the logs: {hits:?}");
     }
     let mut db_bytes = Vec::new();

@@ -47,12 +47,21 @@ async fn outward_codes_answer_the_district_centre() {
 async fn outside_london_is_404_and_malformed_is_422() {
     with_app(&[], |app| async move {
         let p = app.get_problem("/v1/places/EH1%202NG", 404).await;
-        assert!(p["detail"].as_str().unwrap().contains("not a London postcode"), "{p}");
+        assert!(
+            p["detail"]
+                .as_str()
+                .unwrap()
+                .contains("not a London postcode"),
+            "{p}"
+        );
         let p = app.get_problem("/v1/places/M1", 404).await;
         assert!(p["detail"].as_str().unwrap().contains("M1"));
         // Mostly outside London: asks for the full postcode.
         let p = app.get_problem("/v1/places/DA1", 404).await;
-        assert!(p["detail"].as_str().unwrap().contains("full postcode"), "{p}");
+        assert!(
+            p["detail"].as_str().unwrap().contains("full postcode"),
+            "{p}"
+        );
         for bad in ["hackney", "E8%203P", "12345", "E8%203PLX", "%F0%9F%94%AA"] {
             let p = app.get_problem(&format!("/v1/places/{bad}"), 422).await;
             assert_eq!(p["errors"][0]["field"], "query", "{bad}");

@@ -24,6 +24,40 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(healthz))
         .routes(routes!(readyz))
+        .routes(routes!(about))
+}
+
+/// The data attribution the Open Government Licence asks for.
+pub const DATA_ATTRIBUTION: [&str; 4] = [
+    "Contains National Statistics data © Crown copyright and database right 2025.",
+    "Contains OS data © Crown copyright and database right 2025.",
+    "Contains Royal Mail data © Royal Mail copyright and database right 2025.",
+    "Source: Office for National Statistics, licensed under the Open Government Licence v3.0.",
+];
+
+#[derive(Serialize, ToSchema)]
+pub struct About {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub api_version: &'static str,
+    pub data_attribution: Vec<&'static str>,
+    pub data_sources: Vec<&'static str>,
+}
+
+/// What this service is, and where its reference data comes from.
+#[utoipa::path(get, path = "/v1/about", tag = "operations",
+    responses((status = 200, body = About)))]
+async fn about() -> Json<About> {
+    Json(About {
+        name: "Signpost",
+        version: env!("CARGO_PKG_VERSION"),
+        api_version: "1",
+        data_attribution: DATA_ATTRIBUTION.to_vec(),
+        data_sources: vec![
+            "ONS Postcode Directory (November 2025)",
+            "mySociety uk_local_authority_names_and_codes (MIT)",
+        ],
+    })
 }
 
 pub fn metrics_router() -> Router<AppState> {
