@@ -143,13 +143,13 @@ impl TestDb {
     }
 
     pub async fn drop_database(&self) {
-        if let Some((admin_url, name)) = &self.pg_admin {
-            if let Ok(admin) = Database::connect(admin_url).await {
-                let _ = admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await;
-                let _ = admin.close().await;
-            }
+        if let Some((admin_url, name)) = &self.pg_admin
+            && let Ok(admin) = Database::connect(admin_url).await
+        {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+            let _ = admin.close().await;
         }
     }
 }
