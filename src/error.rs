@@ -39,6 +39,16 @@ pub enum ApiError {
     Gone(String),
     #[error("{0}")]
     Conflict(String),
+    /// One answer for every bad credential, so nothing can be learnt from it.
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{detail}")]
+    TooManyRequests {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("service unavailable")]
     Unavailable,
     /// Never shown to the client: logged once, answered as a bare 500.
@@ -144,6 +154,31 @@ impl IntoResponse for ApiError {
                 StatusCode::CONFLICT,
                 Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", d),
             ),
+            ApiError::Unauthorized(d) => (
+                StatusCode::UNAUTHORIZED,
+                Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Not signed in", d),
+            ),
+            ApiError::Forbidden(d) => (
+                StatusCode::FORBIDDEN,
+                Problem::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed", d),
+            ),
+            ApiError::TooManyRequests {
+                detail,
+                retry_after_secs,
+            } => {
+                let mut response = Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too-many-requests",
+                    "Too many requests",
+                    detail,
+                )
+                .into_response_with(StatusCode::TOO_MANY_REQUESTS);
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after_secs.max(1)),
+                );
+                return response;
+            }
             ApiError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Problem::new(

@@ -127,6 +127,22 @@ fn flatten(prefix: &str, errors: &ValidationErrors, out: &mut Vec<FieldError>) {
             format!("{prefix}.{field}")
         };
         match kind {
+            // A struct-level check names its field in a `field` parameter.
+            ValidationErrorsKind::Field(list) if field == "__all__" => {
+                for e in list {
+                    let name = e
+                        .params
+                        .get("field")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("body");
+                    let path = if prefix.is_empty() {
+                        name.to_string()
+                    } else {
+                        format!("{prefix}.{name}")
+                    };
+                    out.push(FieldError::new(path, describe(e)));
+                }
+            }
             ValidationErrorsKind::Field(list) => {
                 for e in list {
                     out.push(FieldError::new(path.clone(), describe(e)));

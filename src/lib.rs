@@ -5,18 +5,23 @@
 //! - `/v1/services`, `/v1/categories`, `/v1/programmes`, `/v1/boroughs`,
 //!   `/v1/organisations` → [`directory`]
 //! - `/v1/places/{query}` → [`geo`]
+//! - `/v1/help` → [`help`]
+//! - `/v1/referrals`, `/v1/referrals/needs`, `/v1/referrals/self…` → [`referrals`]
 //! - `/healthz`, `/readyz`, `/metrics`, `/v1/about`, `/openapi.json`, `/docs` → [`ops`]
 pub mod clock;
 pub mod content;
+pub mod crypto;
 pub mod db;
 pub mod directory;
 pub mod entities;
 pub mod error;
 pub mod extract;
 pub mod geo;
+pub mod help;
 pub mod http_cache;
 pub mod ops;
 pub mod paging;
+pub mod referrals;
 pub mod settings;
 pub mod state;
 pub mod synthetic;
@@ -47,6 +52,8 @@ use crate::http_cache::PublicCache;
     ),
     tags(
         (name = "directory", description = "Public directory of services"),
+        (name = "content", description = "Help lines and content"),
+        (name = "referrals", description = "Anonymous self-referrals (the young person's side)"),
         (name = "operations", description = "Health and documentation"),
     )
 )]
@@ -64,13 +71,20 @@ pub fn router(state: AppState) -> Router {
     let public = OpenApiRouter::new()
         .merge(directory::routes::router())
         .merge(geo::routes::router())
+        .merge(help::router())
+        .merge(referrals::routes::public_router())
         .layer(middleware::from_fn_with_state(
             public_cache,
             http_cache::public_cache,
         ))
         .layer(CorsLayer::permissive());
+    // Everything about a referral: never cached anywhere.
+    let private = OpenApiRouter::new()
+        .merge(referrals::routes::private_router())
+        .layer(middleware::from_fn(http_cache::no_store));
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(public)
+        .merge(private)
         .merge(ops::router())
         .split_for_parts();
     Router::new()
@@ -98,12 +112,37 @@ pub async fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<AppStat
         log_sync(&report);
     }
     let snapshot = directory::snapshot::load(&db, &gazetteer).await?;
+    // Every referral answer carries the help lines and needs a route: without them the
+    // service does not start.
+    let help = help::load(&settings.content_dir).context("content/help.toml")?;
+    let organisations: std::collections::HashSet<String> = snapshot
+        .organisations
+        .iter()
+        .map(|o| o.slug.clone())
+        .collect();
+    let rules = referrals::rules::ReferralRules::load(&settings.content_dir, &organisations, |b| {
+        gazetteer.borough(b).map(|x| x.id)
+    })
+    .context("content/referrals")?;
+    let (keys, source) = crypto::Keys::load(settings.data_key.as_deref(), &settings.data_dir)?;
+    if let crypto::KeySource::File { path, created } = &source {
+        tracing::warn!(
+            path = %path.display(),
+            created,
+            "using a key file for data at rest; set SIGNPOST_DATA_KEY in production"
+        );
+    }
+    let guards = referrals::Guards::new(&settings);
     Ok(AppState {
         db,
         settings: Arc::new(settings),
         gazetteer,
         directory: Arc::new(ArcSwap::from_pointee(snapshot)),
         clock,
+        keys: Arc::new(keys),
+        help: Arc::new(help),
+        referral_rules: Arc::new(rules),
+        guards: Arc::new(guards),
     })
 }
 
@@ -187,6 +226,7 @@ async fn reload_loop(state: AppState) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        state.guards.prune();
         let current = state.directory.load().revision;
         match directory::store::current_revision(&state.db).await {
             Ok(rev) if rev != current => {

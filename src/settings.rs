@@ -21,6 +21,21 @@ pub struct Settings {
     pub public_max_age: u32,
     /// `SIGNPOST_SYNC_CONTENT_ON_START` (default true).
     pub sync_content_on_start: bool,
+    /// `SIGNPOST_DATA_KEY`: the master key for data at rest (64 hex characters). Without it,
+    /// a key file is created under the data directory. Never logged.
+    pub data_key: Option<String>,
+    /// `SIGNPOST_RECEIPT_FAILURES`: wrong receipts a client may try per 15 minutes.
+    pub receipt_failures_allowed: u32,
+    /// `SIGNPOST_LOGIN_FAILURES`: failed worker logins a client may try per 15 minutes.
+    pub login_failures_allowed: u32,
+    /// `SIGNPOST_REFERRALS_PER_CLIENT_HOUR`: new referrals one client may make per hour.
+    pub referrals_per_client_per_hour: u32,
+    /// `SIGNPOST_REFERRALS_PER_MINUTE`: ceiling on new referrals per minute, all clients.
+    pub referrals_global_per_minute: u32,
+    /// `SIGNPOST_MESSAGES_PER_DAY`: messages a young person may send on one referral a day.
+    pub messages_per_day: u32,
+    /// `SIGNPOST_SESSION_HOURS`: how long a youth worker's login lasts.
+    pub session_hours: u32,
 }
 
 impl std::fmt::Debug for Settings {
@@ -80,6 +95,17 @@ impl Settings {
             reload_interval: Duration::from_secs(parse(&lookup, "SIGNPOST_RELOAD_SECS", "5")?),
             public_max_age: parse(&lookup, "SIGNPOST_PUBLIC_MAX_AGE", "300")?,
             sync_content_on_start: parse(&lookup, "SIGNPOST_SYNC_CONTENT_ON_START", "true")?,
+            data_key: lookup("SIGNPOST_DATA_KEY").filter(|k| !k.trim().is_empty()),
+            receipt_failures_allowed: parse(&lookup, "SIGNPOST_RECEIPT_FAILURES", "10")?,
+            login_failures_allowed: parse(&lookup, "SIGNPOST_LOGIN_FAILURES", "10")?,
+            referrals_per_client_per_hour: parse(
+                &lookup,
+                "SIGNPOST_REFERRALS_PER_CLIENT_HOUR",
+                "10",
+            )?,
+            referrals_global_per_minute: parse(&lookup, "SIGNPOST_REFERRALS_PER_MINUTE", "600")?,
+            messages_per_day: parse(&lookup, "SIGNPOST_MESSAGES_PER_DAY", "30")?,
+            session_hours: parse(&lookup, "SIGNPOST_SESSION_HOURS", "12")?,
         })
     }
 }
@@ -129,5 +155,8 @@ mod tests {
         })
         .unwrap();
         assert!(!format!("{s:?}").contains("secret"));
+        let s =
+            Settings::from_lookup(|n| (n == "SIGNPOST_DATA_KEY").then(|| "ab".repeat(32))).unwrap();
+        assert!(!format!("{s:?}").contains("abab"));
     }
 }

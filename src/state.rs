@@ -5,8 +5,11 @@ use arc_swap::ArcSwap;
 use sea_orm::DatabaseConnection;
 
 use crate::clock::Clock;
+use crate::crypto::Keys;
 use crate::directory::Directory;
 use crate::geo::Gazetteer;
+use crate::help::HelpLine;
+use crate::referrals::{Guards, rules::ReferralRules};
 use crate::settings::Settings;
 
 #[derive(Clone)]
@@ -17,6 +20,11 @@ pub struct AppState {
     /// The current directory snapshot; swapped whole on reload, never mutated.
     pub directory: Arc<ArcSwap<Directory>>,
     pub clock: Clock,
+    /// Keys for data at rest and receipt hashes.
+    pub keys: Arc<Keys>,
+    pub help: Arc<Vec<HelpLine>>,
+    pub referral_rules: Arc<ReferralRules>,
+    pub guards: Arc<Guards>,
 }
 
 impl AppState {

@@ -48,7 +48,15 @@ impl ContentDir {
     pub fn shipped_with(fixture_orgs: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let src = shipped_content();
-        for f in ["programmes.toml", "categories.toml"] {
+        std::fs::create_dir_all(dir.path().join("referrals")).expect("mkdir");
+        for f in [
+            "programmes.toml",
+            "categories.toml",
+            "help.toml",
+            "referrals/needs.toml",
+            "referrals/urgent_words.toml",
+            "referrals/routing.toml",
+        ] {
             std::fs::copy(src.join(f), dir.path().join(f)).expect("copy content");
         }
         std::fs::create_dir_all(dir.path().join("organisations")).expect("mkdir");

@@ -1,0 +1,46 @@
+//! Anonymous self-referrals: the young person's side.
+pub mod guard;
+pub mod model;
+pub mod routes;
+pub mod rules;
+pub mod service;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use guard::Limiter;
+
+/// The throttles, held in memory only.
+pub struct Guards {
+    pub receipt_failures: Limiter<IpAddr>,
+    pub receipt_failures_window: Duration,
+    pub referrals_per_client: Limiter<IpAddr>,
+    pub referrals_global: Limiter<()>,
+    pub login_failures: Limiter<IpAddr>,
+}
+
+impl Guards {
+    pub fn new(settings: &crate::Settings) -> Self {
+        let window = Duration::from_secs(15 * 60);
+        Self {
+            receipt_failures: Limiter::new(settings.receipt_failures_allowed, window),
+            receipt_failures_window: window,
+            referrals_per_client: Limiter::new(
+                settings.referrals_per_client_per_hour,
+                Duration::from_secs(3600),
+            ),
+            referrals_global: Limiter::new(
+                settings.referrals_global_per_minute,
+                Duration::from_secs(60),
+            ),
+            login_failures: Limiter::new(settings.login_failures_allowed, window),
+        }
+    }
+
+    pub fn prune(&self) {
+        self.receipt_failures.prune();
+        self.referrals_per_client.prune();
+        self.referrals_global.prune();
+        self.login_failures.prune();
+    }
+}
