@@ -32,13 +32,9 @@ where
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     let de = serde_html_form::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|err| {
-        let field = err.path().to_string();
-        let field = if field == "." {
-            "query".to_string()
-        } else {
-            field
-        };
-        ApiError::field(field, friendly(&err.inner().to_string()))
+        let (field, message) =
+            field_and_message(&err.path().to_string(), &err.inner().to_string(), "query");
+        ApiError::field(field, message)
     })
 }
 
@@ -84,13 +80,9 @@ where
                         "the body is not valid JSON: {inner}"
                     )));
                 }
-                let field = err.path().to_string();
-                let field = if field == "." {
-                    "body".to_string()
-                } else {
-                    field
-                };
-                return Err(ApiError::field(field, friendly(&inner.to_string())));
+                let (field, message) =
+                    field_and_message(&err.path().to_string(), &inner.to_string(), "body");
+                return Err(ApiError::field(field, message));
             }
         };
         if de.end().is_err() {
@@ -101,6 +93,27 @@ where
         value.validate().map_err(validation_errors)?;
         Ok(Self(value))
     }
+}
+
+/// The field at fault: serde names a missing field in its message, at the parent's path.
+fn field_and_message(path: &str, message: &str, root: &str) -> (String, String) {
+    let message = friendly(message);
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+        .map(str::to_string);
+    let field = match (path, missing) {
+        (".", Some(name)) => name,
+        (".", None) => root.to_string(),
+        (p, Some(name)) => format!("{p}.{name}"),
+        (p, None) => p.to_string(),
+    };
+    let message = if message.starts_with("missing field") {
+        "is required".to_string()
+    } else {
+        message
+    };
+    (field, message)
 }
 
 /// Trims serde's position suffix ("at line 1 column 9") from a message.

@@ -30,9 +30,9 @@ use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use arc_swap::ArcSwap;
-use axum::{Router, middleware};
+use axum::{Router, extract::DefaultBodyLimit, middleware};
 use tokio::{net::TcpListener, task::JoinHandle};
-use tower_http::{cors::CorsLayer, limit::RequestBodyLimitLayer};
+use tower_http::cors::CorsLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
@@ -92,7 +92,8 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::metrics_router())
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(|| async { error::ApiError::NotFound("there is nothing at this address".into()) })
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Enforced where a body is read, so the 413 is a problem+json like every error.
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(ops::logging::log_requests))
         .with_state(state)
 }
