@@ -7,6 +7,7 @@
 //! - `/v1/places/{query}` → [`geo`]
 //! - `/v1/help` → [`help`]
 //! - `/v1/referrals`, `/v1/referrals/needs`, `/v1/referrals/self…` → [`referrals`]
+//! - `/v1/auth/…`, `/v1/inbox…` → [`workers`]
 //! - `/healthz`, `/readyz`, `/metrics`, `/v1/about`, `/openapi.json`, `/docs` → [`ops`]
 pub mod clock;
 pub mod content;
@@ -25,6 +26,7 @@ pub mod referrals;
 pub mod settings;
 pub mod state;
 pub mod synthetic;
+pub mod workers;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -54,6 +56,7 @@ use crate::http_cache::PublicCache;
         (name = "directory", description = "Public directory of services"),
         (name = "content", description = "Help lines and content"),
         (name = "referrals", description = "Anonymous self-referrals (the young person's side)"),
+        (name = "workers", description = "Youth workers: sign-in and the inbox"),
         (name = "operations", description = "Health and documentation"),
     )
 )]
@@ -81,6 +84,7 @@ pub fn router(state: AppState) -> Router {
     // Everything about a referral: never cached anywhere.
     let private = OpenApiRouter::new()
         .merge(referrals::routes::private_router())
+        .merge(workers::routes::router())
         .layer(middleware::from_fn(http_cache::no_store));
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(public)

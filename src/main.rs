@@ -23,6 +23,36 @@ enum Command {
         #[command(subcommand)]
         command: ContentCommand,
     },
+    /// Manage youth-worker accounts.
+    Workers {
+        #[command(subcommand)]
+        command: WorkersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WorkersCommand {
+    /// Create an account. The password is read from standard input, never from arguments.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// The organisation's slug (its file name under content/organisations/).
+        #[arg(long)]
+        organisation: String,
+        /// worker, coordinator or admin.
+        #[arg(long, default_value = "worker")]
+        role: String,
+        /// Read the password from standard input (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Deactivate an account: its logins stop; its messages stay in their threads.
+    Deactivate {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -101,6 +131,65 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Workers {
+            command:
+                WorkersCommand::Add {
+                    email,
+                    name,
+                    organisation,
+                    role,
+                    password_stdin: _,
+                },
+        } => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let db = signpost::db::connect(&settings).await?;
+            signpost::db::migrate(&db).await?;
+            // Organisations come from content/: make sure they are loaded.
+            let gazetteer = signpost::geo::Gazetteer::load_cached(&settings.content_dir)?;
+            let report =
+                signpost::content::sync(&db, &gazetteer, &settings.content_dir, chrono::Utc::now())
+                    .await?;
+            signpost::log_sync(&report);
+            match signpost::workers::accounts::add(
+                &db,
+                &email,
+                &name,
+                &organisation,
+                &role,
+                password,
+                chrono::Utc::now(),
+            )
+            .await
+            {
+                Ok(w) => {
+                    println!("created {} ({}) in {organisation}", w.email, w.role);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Workers {
+            command: WorkersCommand::Deactivate { email },
+        } => {
+            let db = signpost::db::connect(&settings).await?;
+            signpost::db::migrate(&db).await?;
+            match signpost::workers::accounts::find_by_email(&db, &email).await? {
+                Some(w) => {
+                    signpost::workers::accounts::deactivate(&db, w.id).await?;
+                    println!("deactivated {}", w.email);
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => {
+                    eprintln!("no worker has the email {email}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
         }
         Command::Content {
             command:

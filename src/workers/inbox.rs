@@ -1,0 +1,451 @@
+//! The inbox: every query is scoped to the signed-in worker's organisation, so another
+//! organisation's referral is simply not found.
+use std::collections::HashMap;
+
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use super::model::{EventView, InboxItem, InboxMessage, InboxReferral, NeedRef, WorkerRef};
+use crate::entities::{referral, referral_event, referral_message, worker};
+use crate::error::{ApiError, ApiResult};
+use crate::referrals::model::Contact;
+use crate::referrals::service::{self, SENDER_NOTE, SENDER_WORKER, SENDER_YOUNG_PERSON};
+use crate::state::AppState;
+
+pub const STATUSES: [&str; 6] = [
+    "received",
+    "assigned",
+    "claimed",
+    "in_progress",
+    "closed",
+    "withdrawn",
+];
+
+const NOT_FOUND: &str = "no referral in your inbox has this id";
+
+/// One referral of the organisation's, or 404.
+pub async fn find(
+    db: &DatabaseConnection,
+    organisation: Uuid,
+    id: Uuid,
+) -> ApiResult<referral::Model> {
+    referral::Entity::find_by_id(id)
+        .filter(referral::Column::OrganisationId.eq(organisation))
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(NOT_FOUND.into()))
+}
+
+async fn worker_names(db: &DatabaseConnection, ids: Vec<Uuid>) -> ApiResult<HashMap<Uuid, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(worker::Entity::find()
+        .filter(worker::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|w| (w.id, w.name))
+        .collect())
+}
+
+pub fn item(state: &AppState, r: &referral::Model, names: &HashMap<Uuid, String>) -> InboxItem {
+    let dir = state.directory.load();
+    InboxItem {
+        id: r.id,
+        reference: r.reference.clone(),
+        status: r.status.clone(),
+        urgency: r.urgency.clone(),
+        needs: serde_json::from_str(&r.needs).unwrap_or_default(),
+        borough: r
+            .borough_id
+            .and_then(|b| dir.borough_index_by_id(b))
+            .map(|i| dir.boroughs[i].slug.clone()),
+        claimed_by: r.claimed_by.map(|id| WorkerRef {
+            id,
+            name: names.get(&id).cloned().unwrap_or_default(),
+        }),
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}
+
+/// One referral of the organisation's as an inbox line.
+pub async fn summary(state: &AppState, organisation: Uuid, id: Uuid) -> ApiResult<InboxItem> {
+    let r = find(&state.db, organisation, id).await?;
+    let names = worker_names(&state.db, r.claimed_by.into_iter().collect()).await?;
+    Ok(item(state, &r, &names))
+}
+
+/// A page of the organisation's referrals: urgent first, then oldest first.
+pub async fn list(
+    state: &AppState,
+    organisation: Uuid,
+    status: Option<&str>,
+    urgency: Option<&str>,
+    page: u32,
+    per_page: u32,
+) -> ApiResult<(Vec<InboxItem>, u64)> {
+    let mut q = referral::Entity::find().filter(referral::Column::OrganisationId.eq(organisation));
+    if let Some(s) = status {
+        q = q.filter(referral::Column::Status.eq(s));
+    }
+    if let Some(u) = urgency {
+        q = q.filter(referral::Column::Urgency.eq(u));
+    }
+    let total = q.clone().count(&state.db).await?;
+    // 'urgent' sorts after 'routine' alphabetically: descending puts it first.
+    let rows = q
+        .order_by_desc(referral::Column::Urgency)
+        .order_by_asc(referral::Column::CreatedAt)
+        .order_by_asc(referral::Column::Id)
+        .offset(u64::from(page - 1) * u64::from(per_page))
+        .limit(u64::from(per_page))
+        .all(&state.db)
+        .await?;
+    let names = worker_names(
+        &state.db,
+        rows.iter().filter_map(|r| r.claimed_by).collect(),
+    )
+    .await?;
+    Ok((rows.iter().map(|r| item(state, r, &names)).collect(), total))
+}
+
+fn open_sealed(
+    state: &AppState,
+    r: &referral::Model,
+    sealed: Option<&str>,
+) -> ApiResult<Option<String>> {
+    sealed
+        .map(|s| {
+            state
+                .keys
+                .open(s, r.id.as_bytes())
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("referral {}: {e}", r.id)))
+        })
+        .transpose()
+}
+
+/// One referral in full; viewing it is recorded.
+pub async fn detail(
+    state: &AppState,
+    organisation: Uuid,
+    viewer: Uuid,
+    id: Uuid,
+) -> ApiResult<InboxReferral> {
+    let r = find(&state.db, organisation, id).await?;
+    let now = state.clock.now();
+    service::event(
+        &state.db,
+        r.id,
+        "viewed",
+        Some(viewer),
+        Some(organisation),
+        None,
+        now,
+    )
+    .await?;
+
+    let messages = referral_message::Entity::find()
+        .filter(referral_message::Column::ReferralId.eq(r.id))
+        .order_by_asc(referral_message::Column::SentAt)
+        .order_by_asc(referral_message::Column::Id)
+        .all(&state.db)
+        .await?;
+    let events = referral_event::Entity::find()
+        .filter(referral_event::Column::ReferralId.eq(r.id))
+        .order_by_asc(referral_event::Column::At)
+        .order_by_asc(referral_event::Column::Id)
+        .all(&state.db)
+        .await?;
+    let mut ids: Vec<Uuid> = messages.iter().filter_map(|m| m.worker_id).collect();
+    ids.extend(events.iter().filter_map(|e| e.worker_id));
+    ids.extend(r.claimed_by);
+    let names = worker_names(&state.db, ids).await?;
+    let wref = |id: Option<Uuid>| {
+        id.map(|id| WorkerRef {
+            id,
+            name: names.get(&id).cloned().unwrap_or_default(),
+        })
+    };
+    let thread = messages
+        .iter()
+        .map(|m| {
+            Ok(InboxMessage {
+                id: m.id,
+                from: match m.sender.as_str() {
+                    SENDER_YOUNG_PERSON => "young_person",
+                    SENDER_NOTE => "note",
+                    _ => "youth_worker",
+                }
+                .into(),
+                worker: wref(m.worker_id),
+                body: open_sealed(state, &r, Some(&m.body_sealed))?.unwrap_or_default(),
+                sent_at: m.sent_at,
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let needs: Vec<String> = serde_json::from_str(&r.needs).unwrap_or_default();
+    let names_of_needs = state.referral_rules.need_names();
+    let contact: Option<Contact> = open_sealed(state, &r, r.contact_sealed.as_deref())?
+        .and_then(|json| serde_json::from_str(&json).ok());
+    Ok(InboxReferral {
+        item: item(state, &r, &names),
+        needs_named: needs
+            .iter()
+            .map(|n| NeedRef {
+                slug: n.clone(),
+                name: names_of_needs
+                    .get(n.as_str())
+                    .copied()
+                    .unwrap_or(n)
+                    .to_string(),
+            })
+            .collect(),
+        message: open_sealed(state, &r, r.message_sealed.as_deref())?,
+        age: open_sealed(state, &r, r.age_sealed.as_deref())?.and_then(|a| a.parse().ok()),
+        where_: open_sealed(state, &r, r.where_sealed.as_deref())?,
+        in_danger_now: r.in_danger_now,
+        contact,
+        outcome: r.outcome.clone(),
+        thread,
+        events: events
+            .iter()
+            .map(|e| EventView {
+                kind: e.kind.clone(),
+                worker: wref(e.worker_id),
+                detail: e.detail.clone(),
+                at: e.at,
+            })
+            .collect(),
+    })
+}
+
+/// Takes a referral. Exactly one of two simultaneous claims wins: the update only
+/// applies while nobody holds it.
+pub async fn claim(
+    state: &AppState,
+    organisation: Uuid,
+    worker_id: Uuid,
+    id: Uuid,
+) -> ApiResult<referral::Model> {
+    let r = find(&state.db, organisation, id).await?;
+    if !service::is_open(&r.status) {
+        return Err(ApiError::Conflict("this referral is closed".into()));
+    }
+    if r.claimed_by == Some(worker_id) {
+        return Ok(r);
+    }
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    let updated = referral::Entity::update_many()
+        .col_expr(referral::Column::ClaimedBy, Expr::value(worker_id))
+        .col_expr(referral::Column::Status, Expr::value("claimed"))
+        .col_expr(referral::Column::UpdatedAt, Expr::value(now))
+        .filter(referral::Column::Id.eq(id))
+        .filter(referral::Column::OrganisationId.eq(organisation))
+        .filter(referral::Column::ClaimedBy.is_null())
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        txn.rollback().await?;
+        return Err(ApiError::Conflict(
+            "another youth worker has already taken this referral".into(),
+        ));
+    }
+    service::event(
+        &txn,
+        id,
+        "claimed",
+        Some(worker_id),
+        Some(organisation),
+        None,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    find(&state.db, organisation, id).await
+}
+
+/// A youth worker writes to the young person.
+pub async fn write(
+    state: &AppState,
+    organisation: Uuid,
+    worker_id: Uuid,
+    id: Uuid,
+    body: &str,
+) -> ApiResult<referral_message::Model> {
+    let r = find(&state.db, organisation, id).await?;
+    if !service::is_open(&r.status) {
+        return Err(ApiError::Conflict("this referral is closed".into()));
+    }
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    let m = service::add_message(
+        &txn,
+        &state.keys,
+        &r,
+        SENDER_WORKER,
+        Some(worker_id),
+        body,
+        now,
+    )
+    .await?;
+    service::event(
+        &txn,
+        id,
+        "worker_message",
+        Some(worker_id),
+        Some(organisation),
+        None,
+        now,
+    )
+    .await?;
+    referral::Entity::update_many()
+        .col_expr(referral::Column::UpdatedAt, Expr::value(now))
+        .filter(referral::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(m)
+}
+
+pub async fn change_status(
+    state: &AppState,
+    organisation: Uuid,
+    worker_id: Uuid,
+    id: Uuid,
+    status: &str,
+    outcome: Option<&str>,
+    note: Option<&str>,
+) -> ApiResult<referral::Model> {
+    let r = find(&state.db, organisation, id).await?;
+    if !service::is_open(&r.status) {
+        return Err(ApiError::Conflict("this referral is already closed".into()));
+    }
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    if let Some(note) = note.map(str::trim).filter(|n| !n.is_empty()) {
+        service::add_message(
+            &txn,
+            &state.keys,
+            &r,
+            SENDER_NOTE,
+            Some(worker_id),
+            note,
+            now,
+        )
+        .await?;
+    }
+    let mut am: referral::ActiveModel = r.clone().into();
+    am.status = Set(status.to_string());
+    am.updated_at = Set(now);
+    if status == "closed" {
+        am.outcome = Set(outcome.map(str::to_string));
+        am.closed_at = Set(Some(now));
+    }
+    if r.claimed_by.is_none() {
+        am.claimed_by = Set(Some(worker_id));
+    }
+    let updated = am.update(&txn).await?;
+    let detail = match outcome {
+        Some(o) if status == "closed" => format!("{status}:{o}"),
+        _ => status.to_string(),
+    };
+    service::event(
+        &txn,
+        id,
+        "status",
+        Some(worker_id),
+        Some(organisation),
+        Some(detail),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Moves a referral to another organisation (coordinators and admins).
+pub async fn transfer(
+    state: &AppState,
+    organisation: Uuid,
+    worker_id: Uuid,
+    id: Uuid,
+    to: Uuid,
+    reason: &str,
+) -> ApiResult<referral::Model> {
+    let r = find(&state.db, organisation, id).await?;
+    if !service::is_open(&r.status) {
+        return Err(ApiError::Conflict("this referral is closed".into()));
+    }
+    if to == organisation {
+        return Err(ApiError::field(
+            "organisation_id",
+            "the referral is already with this organisation",
+        ));
+    }
+    let dir = state.directory.load();
+    let Some(target) = dir
+        .organisations_by_id
+        .get(&to)
+        .map(|&i| &dir.organisations[i])
+    else {
+        return Err(ApiError::field(
+            "organisation_id",
+            "no active organisation has this id",
+        ));
+    };
+    let staffed = worker::Entity::find()
+        .filter(
+            Condition::all()
+                .add(worker::Column::OrganisationId.eq(to))
+                .add(worker::Column::Active.eq(true)),
+        )
+        .count(&state.db)
+        .await?
+        > 0;
+    if !staffed {
+        return Err(ApiError::field(
+            "organisation_id",
+            "this organisation has no youth-worker accounts yet",
+        ));
+    }
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    service::add_message(
+        &txn,
+        &state.keys,
+        &r,
+        SENDER_NOTE,
+        Some(worker_id),
+        reason.trim(),
+        now,
+    )
+    .await?;
+    let mut am: referral::ActiveModel = r.into();
+    am.organisation_id = Set(to);
+    am.claimed_by = Set(None);
+    am.status = Set("assigned".into());
+    am.updated_at = Set(now);
+    let updated = am.update(&txn).await?;
+    service::event(
+        &txn,
+        id,
+        "transferred",
+        Some(worker_id),
+        Some(organisation),
+        Some(target.slug.clone()),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+pub fn is_status(s: &str) -> bool {
+    STATUSES.contains(&s)
+}

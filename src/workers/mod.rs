@@ -1,0 +1,6 @@
+//! Youth workers: accounts, sign-in, and the organisation-scoped inbox.
+pub mod accounts;
+pub mod auth;
+pub mod inbox;
+pub mod model;
+pub mod routes;

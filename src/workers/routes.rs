@@ -1,0 +1,307 @@
+//! Youth workers' routes: sign in, the inbox, and acting on a referral.
+use std::collections::HashMap;
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::accounts;
+use super::auth::SignedIn;
+use super::inbox;
+use super::model::{
+    InboxItem, InboxMessage, InboxQuery, InboxReferral, Login, LoginAnswer, NewStatus,
+    OrganisationBrief, StatusChange, Transfer, WorkerMessage, WorkerRef, WorkerView,
+};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ValidatedJson, ValidatedQuery};
+use crate::paging::{Page, PageQuery};
+use crate::referrals::guard::Verdict;
+use crate::referrals::routes::ClientKey;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(list_inbox))
+        .routes(routes!(get_referral))
+        .routes(routes!(claim))
+        .routes(routes!(write))
+        .routes(routes!(set_status))
+        .routes(routes!(transfer))
+}
+
+fn parse_id(raw: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(raw.trim()).map_err(|_| ApiError::field("id", "must be a UUID"))
+}
+
+const BAD_LOGIN: &str = "That email and password do not match an active account.";
+
+/// Sign in.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "workers",
+    request_body = Login,
+    responses(
+        (status = 200, body = LoginAnswer),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn login(
+    State(state): State<AppState>,
+    ClientKey(ip): ClientKey,
+    ValidatedJson(input): ValidatedJson<Login>,
+) -> ApiResult<Json<LoginAnswer>> {
+    let guard = &state.guards.login_failures;
+    if guard.count(&ip) >= state.settings.login_failures_allowed {
+        return Err(ApiError::TooManyRequests {
+            detail: "Too many failed sign-ins. Wait a while, then try again.".into(),
+            retry_after_secs: state.guards.receipt_failures_window.as_secs(),
+        });
+    }
+    let Some(worker) = accounts::authenticate(&state.db, &input.email, &input.password).await?
+    else {
+        if let Verdict::Refuse { .. } = guard.hit(&ip) {
+            tracing::warn!("sign-in failures over the limit");
+        }
+        return Err(ApiError::Unauthorized(BAD_LOGIN.into()));
+    };
+    let (token, expires_at) = accounts::start_session(
+        &state.db,
+        worker.id,
+        state.settings.session_hours,
+        state.clock.now(),
+    )
+    .await?;
+    let dir = state.directory.load();
+    let org_name = dir
+        .organisations_by_id
+        .get(&worker.organisation_id)
+        .map(|&i| dir.organisations[i].name.clone())
+        .unwrap_or_default();
+    Ok(Json(LoginAnswer {
+        token,
+        expires_at,
+        worker: WorkerView {
+            id: worker.id,
+            name: worker.name,
+            role: worker.role,
+            organisation: OrganisationBrief {
+                id: worker.organisation_id,
+                name: org_name,
+            },
+        },
+    }))
+}
+
+/// Sign out: the token stops working.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "workers",
+    security(("worker" = [])),
+    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json")))]
+async fn logout(State(state): State<AppState>, me: SignedIn) -> ApiResult<StatusCode> {
+    accounts::revoke(&state.db, me.session.id, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Referrals routed to your organisation: urgent first, then oldest first.
+#[utoipa::path(get, path = "/v1/inbox", tag = "workers",
+    security(("worker" = [])),
+    params(InboxQuery),
+    responses(
+        (status = 200, body = Page<InboxItem>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_inbox(
+    State(state): State<AppState>,
+    me: SignedIn,
+    ValidatedQuery(q): ValidatedQuery<InboxQuery>,
+) -> ApiResult<Json<Page<InboxItem>>> {
+    if let Some(s) = q.status.as_deref().filter(|s| !inbox::is_status(s)) {
+        return Err(ApiError::field("status", format!("unknown status {s:?}")));
+    }
+    if let Some(u) = q
+        .urgency
+        .as_deref()
+        .filter(|u| !matches!(*u, "urgent" | "routine"))
+    {
+        return Err(ApiError::field(
+            "urgency",
+            format!("{u:?} is not urgent or routine"),
+        ));
+    }
+    let paging = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    };
+    let (items, total) = inbox::list(
+        &state,
+        me.worker.organisation_id,
+        q.status.as_deref(),
+        q.urgency.as_deref(),
+        paging.page(),
+        paging.per_page(),
+    )
+    .await?;
+    Ok(Json(Page::new(items, total, &paging)))
+}
+
+/// One referral in full, with its thread and audit trail.
+#[utoipa::path(get, path = "/v1/inbox/{id}", tag = "workers",
+    security(("worker" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = InboxReferral),
+        (status = 404, description = "Not in your organisation's inbox", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_referral(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Json<InboxReferral>> {
+    let id = parse_id(&id)?;
+    Ok(Json(
+        inbox::detail(&state, me.worker.organisation_id, me.worker.id, id).await?,
+    ))
+}
+
+/// Take a referral (409 if someone else has).
+#[utoipa::path(post, path = "/v1/inbox/{id}/claim", tag = "workers",
+    security(("worker" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = InboxItem),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn claim(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Json<InboxItem>> {
+    let id = parse_id(&id)?;
+    inbox::claim(&state, me.worker.organisation_id, me.worker.id, id).await?;
+    Ok(Json(
+        inbox::summary(&state, me.worker.organisation_id, id).await?,
+    ))
+}
+
+/// Write to the young person.
+#[utoipa::path(post, path = "/v1/inbox/{id}/messages", tag = "workers",
+    security(("worker" = [])),
+    params(("id" = String, Path)),
+    request_body = WorkerMessage,
+    responses(
+        (status = 201, body = InboxMessage),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn write(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    ValidatedJson(input): ValidatedJson<WorkerMessage>,
+) -> ApiResult<(StatusCode, Json<InboxMessage>)> {
+    let id = parse_id(&id)?;
+    let body = input.body.trim();
+    if body.is_empty() {
+        return Err(ApiError::field("body", "must not be empty"));
+    }
+    let m = inbox::write(&state, me.worker.organisation_id, me.worker.id, id, body).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(InboxMessage {
+            id: m.id,
+            from: "youth_worker".into(),
+            worker: Some(WorkerRef {
+                id: me.worker.id,
+                name: me.worker.name.clone(),
+            }),
+            body: body.to_string(),
+            sent_at: m.sent_at,
+        }),
+    ))
+}
+
+/// Mark a referral in progress, or close it with an outcome.
+#[utoipa::path(post, path = "/v1/inbox/{id}/status", tag = "workers",
+    security(("worker" = [])),
+    params(("id" = String, Path)),
+    request_body = StatusChange,
+    responses(
+        (status = 200, body = InboxItem),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn set_status(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    ValidatedJson(input): ValidatedJson<StatusChange>,
+) -> ApiResult<Json<InboxItem>> {
+    let id = parse_id(&id)?;
+    let (status, outcome) = match (input.status, input.outcome) {
+        (NewStatus::Closed, None) => {
+            return Err(ApiError::field(
+                "outcome",
+                "is required to close a referral",
+            ));
+        }
+        (NewStatus::Closed, Some(o)) => ("closed", Some(o.as_str())),
+        (NewStatus::InProgress, Some(_)) => {
+            return Err(ApiError::field("outcome", "is only given when closing"));
+        }
+        (NewStatus::InProgress, None) => ("in_progress", None),
+    };
+    inbox::change_status(
+        &state,
+        me.worker.organisation_id,
+        me.worker.id,
+        id,
+        status,
+        outcome,
+        input.note.as_deref(),
+    )
+    .await?;
+    Ok(Json(
+        inbox::summary(&state, me.worker.organisation_id, id).await?,
+    ))
+}
+
+/// Pass a referral to another organisation (coordinators and admins).
+#[utoipa::path(post, path = "/v1/inbox/{id}/transfer", tag = "workers",
+    security(("worker" = [])),
+    params(("id" = String, Path)),
+    request_body = Transfer,
+    responses(
+        (status = 200, description = "Transferred", body = InboxItem),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn transfer(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    ValidatedJson(input): ValidatedJson<Transfer>,
+) -> ApiResult<Json<InboxItem>> {
+    let id = parse_id(&id)?;
+    if !me.can_transfer() {
+        return Err(ApiError::Forbidden(
+            "only coordinators and admins can transfer a referral".into(),
+        ));
+    }
+    let r = inbox::transfer(
+        &state,
+        me.worker.organisation_id,
+        me.worker.id,
+        id,
+        input.organisation_id,
+        &input.reason,
+    )
+    .await?;
+    Ok(Json(inbox::item(&state, &r, &HashMap::new())))
+}

@@ -1,0 +1,598 @@
+//! The youth worker's side: sign-in, the organisation-scoped inbox, claim, messages,
+//! status, transfer and the audit trail.
+mod common;
+
+use chrono::Utc;
+use common::{TestApp, with_app};
+use reqwest::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn add_worker(app: &TestApp, email: &str, name: &str, org: &str, role: &str) -> Uuid {
+    signpost::workers::accounts::add(app.db(), email, name, org, role, PASSWORD, Utc::now())
+        .await
+        .unwrap()
+        .id
+}
+
+async fn login(app: &TestApp, email: &str) -> String {
+    let res = app
+        .client
+        .post(format!("{}/v1/auth/login", app.url))
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    body["token"].as_str().unwrap().to_string()
+}
+
+async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut req = app
+        .client
+        .request(method, format!("{}{path}", app.url))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    req.send().await.unwrap()
+}
+
+async fn refer(app: &TestApp, body: Value) -> Value {
+    let res = app
+        .client
+        .post(format!("{}/v1/referrals", app.url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    res.json().await.unwrap()
+}
+
+/// Two staffed organisations: the duty team (routine needs land there) and Safer London.
+async fn two_teams(app: &TestApp) -> (String, String, String) {
+    add_worker(
+        app,
+        "duty1@example.org",
+        "Dana Duty",
+        "signpost-duty-team",
+        "worker",
+    )
+    .await;
+    add_worker(
+        app,
+        "duty2@example.org",
+        "Dev Second",
+        "signpost-duty-team",
+        "coordinator",
+    )
+    .await;
+    add_worker(
+        app,
+        "sl@example.org",
+        "Sol London",
+        "safer-london",
+        "worker",
+    )
+    .await;
+    (
+        login(app, "duty1@example.org").await,
+        login(app, "duty2@example.org").await,
+        login(app, "sl@example.org").await,
+    )
+}
+
+async fn inbox_ids(app: &TestApp, token: &str, query: &str) -> Vec<String> {
+    let res = call(app, Method::GET, &format!("/v1/inbox{query}"), token, None).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let page: Value = res.json().await.unwrap();
+    page["contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn sign_in_out_and_expiry() {
+    with_app(&[], |app| async move {
+        add_worker(
+            &app,
+            "Sam@Example.org",
+            "Sam Jones",
+            "signpost-duty-team",
+            "worker",
+        )
+        .await;
+        let res = app
+            .client
+            .post(format!("{}/v1/auth/login", app.url))
+            .json(&json!({"email": "sam@example.org", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["cache-control"], "no-store");
+        let body: Value = res.json().await.unwrap();
+        let token = body["token"].as_str().unwrap().to_string();
+        assert!(token.len() >= 43, "256 bits");
+        assert_eq!(body["worker"]["name"], "Sam Jones");
+        assert_eq!(body["worker"]["role"], "worker");
+        assert_eq!(body["worker"]["organisation"]["name"], "Signpost duty team");
+        assert!(body["expires_at"].is_string());
+        // The token is stored only as a hash.
+        assert_eq!(
+            app.count(&format!(
+                "SELECT COUNT(*) FROM worker_sessions WHERE token_hash = '{token}'"
+            ))
+            .await,
+            0
+        );
+        assert_eq!(app.count("SELECT COUNT(*) FROM worker_sessions").await, 1);
+        assert_eq!(
+            call(&app, Method::GET, "/v1/inbox", &token, None)
+                .await
+                .status(),
+            200
+        );
+        // Wrong password and unknown email: the same answer.
+        let wrong = app
+            .client
+            .post(format!("{}/v1/auth/login", app.url))
+            .json(&json!({"email": "sam@example.org", "password": "nope"}))
+            .send()
+            .await
+            .unwrap();
+        let unknown = app
+            .client
+            .post(format!("{}/v1/auth/login", app.url))
+            .json(&json!({"email": "who@example.org", "password": "nope"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (wrong.status().as_u16(), unknown.status().as_u16()),
+            (401, 401)
+        );
+        assert_eq!(wrong.text().await.unwrap(), unknown.text().await.unwrap());
+        // Logout ends it.
+        assert_eq!(
+            call(&app, Method::POST, "/v1/auth/logout", &token, None)
+                .await
+                .status(),
+            204
+        );
+        assert_eq!(
+            call(&app, Method::GET, "/v1/inbox", &token, None)
+                .await
+                .status(),
+            401
+        );
+        // Expiry.
+        let token = login(&app, "sam@example.org").await;
+        app.clock.advance(chrono::Duration::hours(13));
+        assert_eq!(
+            call(&app, Method::GET, "/v1/inbox", &token, None)
+                .await
+                .status(),
+            401
+        );
+        assert_eq!(app.get("/v1/inbox").await.status(), 401);
+        assert_eq!(
+            call(&app, Method::GET, "/v1/inbox", "garbage", None)
+                .await
+                .status(),
+            401
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn another_organisations_referral_is_404_on_every_route() {
+    with_app(&[], |app| async move {
+        let (duty, _, other) = two_teams(&app).await;
+        refer(&app, json!({"needs": ["activities"], "message": "hello"})).await;
+        let ids = inbox_ids(&app, &duty, "").await;
+        assert_eq!(ids.len(), 1);
+        let id = &ids[0];
+        assert!(
+            inbox_ids(&app, &other, "").await.is_empty(),
+            "not in another organisation's inbox"
+        );
+        let target = app
+            .state
+            .directory
+            .load()
+            .organisations
+            .iter()
+            .find(|o| o.slug == "safer-london")
+            .unwrap()
+            .id;
+        let routes: Vec<(Method, String, Option<Value>)> = vec![
+            (Method::GET, format!("/v1/inbox/{id}"), None),
+            (Method::POST, format!("/v1/inbox/{id}/claim"), None),
+            (
+                Method::POST,
+                format!("/v1/inbox/{id}/messages"),
+                Some(json!({"body": "hi"})),
+            ),
+            (
+                Method::POST,
+                format!("/v1/inbox/{id}/status"),
+                Some(json!({"status": "in_progress"})),
+            ),
+        ];
+        for (method, path, body) in routes {
+            let res = call(&app, method.clone(), &path, &other, body).await;
+            assert_eq!(res.status(), 404, "{method} {path}");
+            assert_eq!(res.headers()["content-type"], "application/problem+json");
+        }
+        // A coordinator elsewhere cannot transfer it either.
+        add_worker(
+            &app,
+            "slc@example.org",
+            "Coord",
+            "safer-london",
+            "coordinator",
+        )
+        .await;
+        let coord = login(&app, "slc@example.org").await;
+        let res = call(
+            &app,
+            Method::POST,
+            &format!("/v1/inbox/{id}/transfer"),
+            &coord,
+            Some(json!({"organisation_id": target, "reason": "x"})),
+        )
+        .await;
+        assert_eq!(res.status(), 404);
+        // Nothing changed.
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM referrals WHERE claimed_by IS NULL AND status = 'assigned'"
+            )
+            .await,
+            1
+        );
+        assert_eq!(app.count("SELECT COUNT(*) FROM referral_messages").await, 0);
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM referral_events WHERE kind NOT IN ('received', 'assigned')"
+            )
+            .await,
+            0
+        );
+        // Unknown and malformed ids.
+        assert_eq!(
+            call(
+                &app,
+                Method::GET,
+                &format!("/v1/inbox/{}", Uuid::now_v7()),
+                &duty,
+                None
+            )
+            .await
+            .status(),
+            404
+        );
+        assert_eq!(
+            call(&app, Method::GET, "/v1/inbox/nope", &duty, None)
+                .await
+                .status(),
+            422
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn inbox_puts_urgent_first_then_oldest_and_filters() {
+    with_app(&[], |app| async move {
+        let (duty, _, _) = two_teams(&app).await;
+        let a = refer(&app, json!({"needs": ["activities"], "message": "first"})).await;
+        app.clock.advance(chrono::Duration::minutes(1));
+        let b = refer(&app, json!({"needs": ["other"], "message": "second"})).await;
+        app.clock.advance(chrono::Duration::minutes(1));
+        let c = refer(
+            &app,
+            json!({"needs": ["other"], "message": "someone has a knife"}),
+        )
+        .await;
+        assert_eq!(c["urgency"], "urgent");
+        let page: Value = call(&app, Method::GET, "/v1/inbox", &duty, None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let refs: Vec<&str> = page["contents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["reference"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            refs,
+            [
+                c["reference"].as_str().unwrap(),
+                a["reference"].as_str().unwrap(),
+                b["reference"].as_str().unwrap()
+            ]
+        );
+        assert_eq!(page["total_items"], 3);
+        assert_eq!(inbox_ids(&app, &duty, "?urgency=urgent").await.len(), 1);
+        assert_eq!(inbox_ids(&app, &duty, "?status=assigned").await.len(), 3);
+        assert_eq!(inbox_ids(&app, &duty, "?status=closed").await.len(), 0);
+        assert_eq!(inbox_ids(&app, &duty, "?per_page=2&page=2").await.len(), 1);
+        for bad in ["?status=lost", "?urgency=soon", "?per_page=101", "?page=0"] {
+            assert_eq!(
+                call(&app, Method::GET, &format!("/v1/inbox{bad}"), &duty, None)
+                    .await
+                    .status(),
+                422,
+                "{bad}"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn two_simultaneous_claims_exactly_one_wins() {
+    with_app(&[], |app| async move {
+        let (duty1, duty2, _) = two_teams(&app).await;
+        for _ in 0..5 {
+            refer(&app, json!({"needs": ["activities"], "message": "hello"})).await;
+        }
+        for id in inbox_ids(&app, &duty1, "?status=assigned").await {
+            let path = format!("/v1/inbox/{id}/claim");
+            let (r1, r2) = tokio::join!(
+                call(&app, Method::POST, &path, &duty1, None),
+                call(&app, Method::POST, &path, &duty2, None)
+            );
+            let mut codes = [r1.status().as_u16(), r2.status().as_u16()];
+            codes.sort_unstable();
+            assert_eq!(codes, [200, 409], "{id}");
+        }
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM referrals WHERE status = 'claimed' AND claimed_by IS NOT NULL"
+            )
+            .await,
+            5
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM referral_events WHERE kind = 'claimed'")
+                .await,
+            5
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_conversation_from_both_sides_with_an_audit_trail() {
+    with_app(&[], |app| async move {
+        let (duty, _, _) = two_teams(&app).await;
+        let r = refer(&app, json!({"needs": ["activities", "other"], "message": "Is there boxing?", "age": 15, "where": "E8 3PL",
+                                   "contact": {"method": "text", "value": "07700 900123", "safe_times": "after 6", "ok_to_leave_message": false}})).await;
+        let receipt = r["receipt"].as_str().unwrap().to_string();
+        let id = inbox_ids(&app, &duty, "").await.remove(0);
+        let full: Value = call(&app, Method::GET, &format!("/v1/inbox/{id}"), &duty, None).await.json().await.unwrap();
+        assert_eq!(full["message"], "Is there boxing?");
+        assert_eq!(full["age"], 15);
+        assert_eq!(full["where"], "E8 3PL");
+        assert_eq!(full["borough"], "hackney");
+        assert_eq!(full["contact"]["value"], "07700 900123");
+        assert_eq!(full["contact"]["method"], "text");
+        assert_eq!(full["needs_named"][0]["name"], "Things to do");
+        assert_eq!(call(&app, Method::POST, &format!("/v1/inbox/{id}/claim"), &duty, None).await.status(), 200);
+        let res = call(&app, Method::POST, &format!("/v1/inbox/{id}/messages"), &duty, Some(json!({"body": "Hi, I'm Dana. Yes there is."}))).await;
+        assert_eq!(res.status(), 201);
+        assert_eq!(call(&app, Method::POST, &format!("/v1/inbox/{id}/messages"), &duty, Some(json!({"body": "  "}))).await.status(), 422);
+        // The young person sees it, with the worker's first name only.
+        let own: Value = app.client.get(format!("{}/v1/referrals/self", app.url)).bearer_auth(&receipt).send().await.unwrap().json().await.unwrap();
+        assert_eq!(own["status"], "claimed");
+        assert_eq!(own["messages"][0]["from"], "youth_worker");
+        assert_eq!(own["messages"][0]["worker_name"], "Dana");
+        assert_eq!(own["messages"][0]["body"], "Hi, I'm Dana. Yes there is.");
+        let res = app.client.post(format!("{}/v1/referrals/self/messages", app.url)).bearer_auth(&receipt).json(&json!({"body": "thanks!"})).send().await.unwrap();
+        assert_eq!(res.status(), 201);
+        // Status changes; a note stays private.
+        let res = call(&app, Method::POST, &format!("/v1/inbox/{id}/status"), &duty, Some(json!({"status": "in_progress", "note": "private note"}))).await;
+        assert_eq!(res.status(), 200);
+        let res = call(&app, Method::POST, &format!("/v1/inbox/{id}/status"), &duty, Some(json!({"status": "closed"}))).await;
+        assert_eq!(res.status(), 422, "closing needs an outcome");
+        let res = call(&app, Method::POST, &format!("/v1/inbox/{id}/status"), &duty, Some(json!({"status": "archived"}))).await;
+        assert_eq!(res.status(), 422);
+        let res = call(&app, Method::POST, &format!("/v1/inbox/{id}/status"), &duty, Some(json!({"status": "closed", "outcome": "supported"}))).await;
+        assert_eq!(res.status(), 200);
+        let closed: Value = res.json().await.unwrap();
+        assert_eq!(closed["status"], "closed");
+        let own: Value = app.client.get(format!("{}/v1/referrals/self", app.url)).bearer_auth(&receipt).send().await.unwrap().json().await.unwrap();
+        let bodies: Vec<&str> = own["messages"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
+        assert_eq!(bodies, ["Hi, I'm Dana. Yes there is.", "thanks!"], "no note for the young person");
+        let res = app.client.post(format!("{}/v1/referrals/self/messages", app.url)).bearer_auth(&receipt).json(&json!({"body": "one more"})).send().await.unwrap();
+        assert_eq!(res.status(), 409);
+        assert_eq!(call(&app, Method::POST, &format!("/v1/inbox/{id}/messages"), &duty, Some(json!({"body": "x"}))).await.status(), 409);
+        // The audit trail, in order.
+        let full: Value = call(&app, Method::GET, &format!("/v1/inbox/{id}"), &duty, None).await.json().await.unwrap();
+        let kinds: Vec<&str> = full["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["received", "assigned", "viewed", "claimed", "worker_message", "young_person_message", "status", "status", "viewed"]);
+        assert_eq!(full["events"][3]["worker"]["name"], "Dana Duty");
+        assert_eq!(full["events"][7]["detail"], "closed:supported");
+        assert_eq!(full["outcome"], "supported");
+        let from: Vec<&str> = full["thread"].as_array().unwrap().iter().map(|m| m["from"].as_str().unwrap()).collect();
+        assert_eq!(from, ["youth_worker", "young_person", "note"]);
+        // After the worker's account is deactivated, their message stays.
+        let dana = signpost::workers::accounts::find_by_email(app.db(), "duty1@example.org").await.unwrap().unwrap();
+        signpost::workers::accounts::deactivate(app.db(), dana.id).await.unwrap();
+        assert_eq!(call(&app, Method::GET, "/v1/inbox", &duty, None).await.status(), 401);
+        let own: Value = app.client.get(format!("{}/v1/referrals/self", app.url)).bearer_auth(&receipt).send().await.unwrap().json().await.unwrap();
+        assert_eq!(own["messages"][0]["worker_name"], "Dana");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn coordinators_transfer_and_workers_cannot() {
+    with_app(&[], |app| async move {
+        let (worker, coordinator, safer_london) = two_teams(&app).await;
+        refer(
+            &app,
+            json!({"needs": ["gang-exit"], "message": "help", "age": 14}),
+        )
+        .await;
+        let id = inbox_ids(&app, &worker, "").await.remove(0);
+        let dir = app.state.directory.load();
+        let sl = dir
+            .organisations
+            .iter()
+            .find(|o| o.slug == "safer-london")
+            .unwrap()
+            .id;
+        let unstaffed = dir
+            .organisations
+            .iter()
+            .find(|o| o.slug == "redthread")
+            .unwrap()
+            .id;
+        let path = format!("/v1/inbox/{id}/transfer");
+        let body = json!({"organisation_id": sl, "reason": "they run gang exit"});
+        assert_eq!(
+            call(&app, Method::POST, &path, &worker, Some(body.clone()))
+                .await
+                .status(),
+            403
+        );
+        let res = call(
+            &app,
+            Method::POST,
+            &path,
+            &coordinator,
+            Some(json!({"organisation_id": unstaffed, "reason": "x"})),
+        )
+        .await;
+        assert_eq!(res.status(), 422, "nobody there to read it");
+        let res = call(
+            &app,
+            Method::POST,
+            &path,
+            &coordinator,
+            Some(json!({"organisation_id": Uuid::now_v7(), "reason": "x"})),
+        )
+        .await;
+        assert_eq!(res.status(), 422);
+        let res = call(
+            &app,
+            Method::POST,
+            &path,
+            &coordinator,
+            Some(json!({"organisation_id": sl, "reason": ""})),
+        )
+        .await;
+        assert_eq!(res.status(), 422);
+        let res = call(&app, Method::POST, &path, &coordinator, Some(body)).await;
+        assert_eq!(res.status(), 200);
+        assert!(inbox_ids(&app, &worker, "").await.is_empty());
+        assert_eq!(
+            call(&app, Method::GET, &format!("/v1/inbox/{id}"), &worker, None)
+                .await
+                .status(),
+            404
+        );
+        let theirs = inbox_ids(&app, &safer_london, "").await;
+        assert_eq!(theirs, vec![id.clone()]);
+        let full: Value = call(
+            &app,
+            Method::GET,
+            &format!("/v1/inbox/{id}"),
+            &safer_london,
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(full["status"], "assigned");
+        let kinds: Vec<&str> = full["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        assert!(kinds.contains(&"transferred"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_workers_add_command_reads_the_password_from_stdin() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let content = common::ContentDir::shipped_with(&[]);
+    let data = tempfile::tempdir().unwrap();
+    let run = |email: &str, password: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_signpost"))
+            .args([
+                "workers",
+                "add",
+                "--email",
+                email,
+                "--name",
+                "Alex Kay",
+                "--organisation",
+                "signpost-duty-team",
+                "--role",
+                "coordinator",
+                "--password-stdin",
+            ])
+            .env("SIGNPOST_CONTENT_DIR", content.path())
+            .env("SIGNPOST_DATA_DIR", data.path())
+            .env("SIGNPOST_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let ok = run("alex@example.org", PASSWORD);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let again = run("alex@example.org", PASSWORD);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let weak = run("weak@example.org", "short");
+    assert!(!weak.status.success());
+    let db = std::fs::read(data.path().join("signpost.db")).unwrap_or_default();
+    let wal = std::fs::read(data.path().join("signpost.db-wal")).unwrap_or_default();
+    let text = String::from_utf8_lossy(&[db, wal].concat()).to_string();
+    assert!(
+        !text.contains(PASSWORD),
+        "the password is stored only as a hash"
+    );
+    assert!(text.contains("$argon2id$"));
+}
