@@ -183,6 +183,35 @@ async fn the_binary_starts_logs_its_url_and_shuts_down_gracefully_without_loggin
             .status(),
         200
     );
+    // A referral, and a bad receipt, from the same identifiable client.
+    let res = client
+        .post(format!("{url}/v1/referrals"))
+        .header("X-Forwarded-For", sentinel_ip)
+        .header("User-Agent", sentinel_ua)
+        .json(&serde_json::json!({"needs": ["other"], "message": "sentinelmessage please help", "where": "E8 3PL"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let body = res.text().await.unwrap();
+    assert!(
+        !body.contains(sentinel_ip) && !body.contains(sentinel_ua),
+        "nothing echoed"
+    );
+    let res = client
+        .get(format!("{url}/v1/referrals/self"))
+        .header("X-Forwarded-For", sentinel_ip)
+        .header("User-Agent", sentinel_ua)
+        .bearer_auth("AAAA-BBBB-CCCC-DDDD-EEEE")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let body = res.text().await.unwrap();
+    assert!(
+        !body.contains(sentinel_ip) && !body.contains("AAAA"),
+        "nothing echoed"
+    );
 
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -204,11 +233,14 @@ async fn the_binary_starts_logs_its_url_and_shuts_down_gracefully_without_loggin
         logs.contains("route=\"/v1/services\""),
         "requests are logged by route: {logs}"
     );
+    assert!(logs.contains("route=\"/v1/referrals\""), "{logs}");
     for secret in [
         sentinel_ip,
         sentinel_ua,
         "E8",
         "sentinelquery",
+        "sentinelmessage",
+        "AAAA-BBBB",
         "127.0.0.1:",
     ] {
         let hits: Vec<&str> = logs
@@ -225,4 +257,5 @@ async fn the_binary_starts_logs_its_url_and_shuts_down_gracefully_without_loggin
     }
     let db_text = String::from_utf8_lossy(&db_bytes);
     assert!(!db_text.contains(sentinel_ip) && !db_text.contains(sentinel_ua));
+    assert!(!db_text.contains("sentinelmessage") && !db_text.contains("E8 3PL"));
 }
