@@ -26,6 +26,9 @@ pub struct Settings {
     pub data_key: Option<String>,
     /// `SIGNPOST_RECEIPT_FAILURES`: wrong receipts a client may try per 15 minutes.
     pub receipt_failures_allowed: u32,
+    /// `SIGNPOST_RECEIPT_SLOWDOWN_AFTER`: failures after which each wrong receipt is
+    /// answered more slowly.
+    pub receipt_slowdown_after: u32,
     /// `SIGNPOST_LOGIN_FAILURES`: failed worker logins a client may try per 15 minutes.
     pub login_failures_allowed: u32,
     /// `SIGNPOST_REFERRALS_PER_CLIENT_HOUR`: new referrals one client may make per hour.
@@ -97,6 +100,7 @@ impl Settings {
             sync_content_on_start: parse(&lookup, "SIGNPOST_SYNC_CONTENT_ON_START", "true")?,
             data_key: lookup("SIGNPOST_DATA_KEY").filter(|k| !k.trim().is_empty()),
             receipt_failures_allowed: parse(&lookup, "SIGNPOST_RECEIPT_FAILURES", "10")?,
+            receipt_slowdown_after: parse(&lookup, "SIGNPOST_RECEIPT_SLOWDOWN_AFTER", "3")?,
             login_failures_allowed: parse(&lookup, "SIGNPOST_LOGIN_FAILURES", "10")?,
             referrals_per_client_per_hour: parse(
                 &lookup,

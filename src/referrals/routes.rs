@@ -92,8 +92,9 @@ impl FromRequestParts<AppState> for ByReceipt {
                     Verdict::Refuse { .. } => state.settings.receipt_failures_allowed,
                 };
                 // After a few failures each further one is slower to answer.
-                if failures > 3 {
-                    let ms = (u64::from(failures - 3) * 250).min(2000);
+                let after = state.settings.receipt_slowdown_after;
+                if failures > after {
+                    let ms = (u64::from(failures - after) * 250).min(2000);
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                 }
                 Err(ApiError::Unauthorized(BAD_RECEIPT.into()))
