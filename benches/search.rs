@@ -51,6 +51,30 @@ fn sizes() -> Vec<usize> {
         .unwrap_or_else(|| vec![1_000, 10_000, 100_000])
 }
 
+/// `write_content_dir` copies only the reference data, programmes and categories, but
+/// `prepare` also needs `help.toml`, `referrals/` and the organisations the referral
+/// routing names. Copy whatever the synthetic directory lacks from the shipped content,
+/// shipped organisations included (so N synthetic services plus the ~10 real ones).
+fn complete_content_dir(shipped: &Path, out: &Path) {
+    fn copy_missing(from: &Path, to: &Path) {
+        if from.is_dir() {
+            std::fs::create_dir_all(to).expect("mkdir");
+            for entry in std::fs::read_dir(from).expect("read_dir") {
+                let entry = entry.expect("dir entry");
+                copy_missing(&entry.path(), &to.join(entry.file_name()));
+            }
+        } else if from.extension().is_some_and(|e| e == "toml") && !to.exists() {
+            std::fs::copy(from, to).expect("copy");
+        }
+    }
+    for name in ["help.toml", "referrals", "organisations"] {
+        let from = shipped.join(name);
+        if from.exists() {
+            copy_missing(&from, &out.join(name));
+        }
+    }
+}
+
 fn load(rt: &tokio::runtime::Runtime, n: usize) -> Loaded {
     let tmp = tempfile::tempdir().expect("tempdir");
     let content = tmp.path().join("content");
@@ -60,6 +84,7 @@ fn load(rt: &tokio::runtime::Runtime, n: usize) -> Loaded {
     let t = Instant::now();
     signpost::synthetic::write_content_dir(Path::new(SHIPPED), &content, n, SEED, &gazetteer)
         .expect("write synthetic content");
+    complete_content_dir(Path::new(SHIPPED), &content);
     let wrote = t.elapsed();
 
     let db_url = format!(

@@ -106,9 +106,9 @@ pub fn generate(n: usize, seed: u64, gazetteer: &Gazetteer) -> Vec<OrganisationF
                 })
             })
             .collect();
-        let org = orgs
-            .last_mut()
-            .expect("an organisation is pushed on the first service");
+        let Some(org) = orgs.last_mut() else {
+            continue;
+        };
         let place = PLACES.choose(&mut rng).copied().unwrap_or("Green");
         org.services.push(ServiceFile {
             slug: format!("synthetic-service-{i:06}"),
