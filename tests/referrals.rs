@@ -484,11 +484,13 @@ async fn repeated_failures_and_floods_are_slowed_then_refused() {
     on_each_backend(|db| async move {
         let app = TestApp::spawn_with(&db, ContentDir::shipped_with(&[]), |n| match n {
             "SIGNPOST_RECEIPT_FAILURES" => Some("3".into()),
+            "SIGNPOST_RECEIPT_SLOWDOWN_AFTER" => Some("2".into()),
             "SIGNPOST_REFERRALS_PER_CLIENT_HOUR" => Some("2".into()),
             _ => None,
         })
         .await;
-        for _ in 0..3 {
+        for attempt in 1..=3 {
+            let started = std::time::Instant::now();
             let res = with_receipt(
                 &app,
                 reqwest::Method::GET,
@@ -497,6 +499,14 @@ async fn repeated_failures_and_floods_are_slowed_then_refused() {
             )
             .await;
             assert_eq!(res.status(), 401);
+            if attempt == 3 {
+                // Past the slowdown threshold the answer is held back on purpose.
+                assert!(
+                    started.elapsed() >= std::time::Duration::from_millis(240),
+                    "{:?}",
+                    started.elapsed()
+                );
+            }
         }
         let refused = with_receipt(
             &app,
