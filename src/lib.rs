@@ -8,6 +8,7 @@
 //! - `/v1/help` → [`help`]
 //! - `/v1/referrals`, `/v1/referrals/needs`, `/v1/referrals/self…` → [`referrals`]
 //! - `/v1/auth/…`, `/v1/inbox…` → [`workers`]
+//! - `/v1/admin/webhooks…`, `/v1/admin/notifications…` → [`notify`]
 //! - `/healthz`, `/readyz`, `/metrics`, `/v1/about`, `/openapi.json`, `/docs` → [`ops`]
 pub mod clock;
 pub mod content;
@@ -20,6 +21,7 @@ pub mod extract;
 pub mod geo;
 pub mod help;
 pub mod http_cache;
+pub mod notify;
 pub mod ops;
 pub mod paging;
 pub mod referrals;
@@ -57,6 +59,7 @@ use crate::http_cache::PublicCache;
         (name = "content", description = "Help lines and content"),
         (name = "referrals", description = "Anonymous self-referrals (the young person's side)"),
         (name = "workers", description = "Youth workers: sign-in and the inbox"),
+        (name = "notifications", description = "Webhook endpoints and the notification outbox"),
         (name = "operations", description = "Health and documentation"),
     )
 )]
@@ -85,6 +88,7 @@ pub fn router(state: AppState) -> Router {
     let private = OpenApiRouter::new()
         .merge(referrals::routes::private_router())
         .merge(workers::routes::router())
+        .merge(notify::admin::router())
         .layer(middleware::from_fn(http_cache::no_store));
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(public)
@@ -148,6 +152,8 @@ pub async fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<AppStat
         help: Arc::new(help),
         referral_rules: Arc::new(rules),
         guards: Arc::new(guards),
+        metrics: Arc::new(notify::Metrics::default()),
+        outbox_wake: Arc::new(tokio::sync::Notify::new()),
     })
 }
 
@@ -172,7 +178,7 @@ pub struct Server {
     pub addr: SocketAddr,
     pub state: AppState,
     pub handle: JoinHandle<std::io::Result<()>>,
-    reloader: JoinHandle<()>,
+    background: Vec<JoinHandle<()>>,
 }
 
 impl Server {
@@ -188,7 +194,9 @@ impl Server {
 
     pub fn abort(&self) {
         self.handle.abort();
-        self.reloader.abort();
+        for task in &self.background {
+            task.abort();
+        }
     }
 }
 
@@ -216,12 +224,18 @@ pub async fn start(
         .with_graceful_shutdown(shutdown)
         .await
     });
-    let reloader = tokio::spawn(reload_loop(state.clone()));
+    let mut background = vec![
+        tokio::spawn(reload_loop(state.clone())),
+        tokio::spawn(scheduler_loop(state.clone())),
+    ];
+    if state.settings.outbox_worker {
+        background.push(tokio::spawn(notify::delivery::run(state.clone())));
+    }
     Ok(Server {
         addr,
         state,
         handle,
-        reloader,
+        background,
     })
 }
 
@@ -241,6 +255,33 @@ async fn reload_loop(state: AppState) {
             }
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "cannot read the directory revision"),
+        }
+    }
+}
+
+/// Escalates unclaimed referrals and purges what is past retention, on a schedule.
+async fn scheduler_loop(state: AppState) {
+    let mut tick = tokio::time::interval(state.settings.scheduler_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match notify::escalation::run_once(&state).await {
+            Ok(done) if done.escalated + done.reminded > 0 => {
+                tracing::info!(
+                    escalated = done.escalated,
+                    reminded = done.reminded,
+                    "escalation"
+                );
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "escalation pass failed"),
+        }
+        match notify::retention::purge(&state).await {
+            Ok(done) if done.referrals > 0 => {
+                tracing::info!(referrals = done.referrals, "retention purge")
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "retention purge failed"),
         }
     }
 }

@@ -23,6 +23,10 @@ enum Command {
         #[command(subcommand)]
         command: ContentCommand,
     },
+    /// Deliver notifications only (no HTTP), alongside or instead of the one in `serve`.
+    Worker,
+    /// Erase what is past retention and expired logins, then exit.
+    Purge,
     /// Manage youth-worker accounts.
     Workers {
         #[command(subcommand)]
@@ -105,6 +109,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let server = signpost::start(state, signpost::shutdown_signal()).await?;
             tracing::info!("Signpost listening on {}", server.url());
             server.wait().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Worker => {
+            let state = signpost::prepare(settings, Clock::system()).await?;
+            tracing::info!("delivering notifications");
+            tokio::select! {
+                () = signpost::notify::delivery::run(state) => {},
+                () = signpost::shutdown_signal() => {},
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Purge => {
+            let state = signpost::prepare(settings, Clock::system()).await?;
+            let done = signpost::notify::retention::purge(&state).await?;
+            println!(
+                "purged {} referrals and {} expired logins",
+                done.referrals, done.sessions
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {

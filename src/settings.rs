@@ -39,6 +39,24 @@ pub struct Settings {
     pub messages_per_day: u32,
     /// `SIGNPOST_SESSION_HOURS`: how long a youth worker's login lasts.
     pub session_hours: u32,
+    /// `SIGNPOST_OUTBOX_WORKER`: deliver notifications inside `serve` (default true).
+    pub outbox_worker: bool,
+    /// `SIGNPOST_OUTBOX_POLL_MS`: how often the deliverer looks for due notifications.
+    pub outbox_poll: Duration,
+    /// `SIGNPOST_OUTBOX_RETRY_HOURS`: how long a notification is retried before it is dead.
+    pub outbox_retry_hours: u32,
+    /// `SIGNPOST_WEBHOOK_TIMEOUT_SECS`: time allowed for one delivery.
+    pub webhook_timeout: Duration,
+    /// `SIGNPOST_ESCALATE_URGENT_MINUTES`: an urgent referral not claimed in this time is
+    /// escalated.
+    pub escalate_urgent_after: chrono::Duration,
+    /// `SIGNPOST_REMIND_ROUTINE_WORKING_DAYS`: a routine referral not claimed in this many
+    /// working days (Mon–Fri, Europe/London) gets a reminder.
+    pub remind_routine_working_days: u32,
+    /// `SIGNPOST_RETENTION_DAYS`: closed and withdrawn referrals are erased this long after.
+    pub retention_days: u32,
+    /// `SIGNPOST_SCHEDULER_SECS`: how often escalation and retention run inside `serve`.
+    pub scheduler_interval: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -110,6 +128,30 @@ impl Settings {
             referrals_global_per_minute: parse(&lookup, "SIGNPOST_REFERRALS_PER_MINUTE", "600")?,
             messages_per_day: parse(&lookup, "SIGNPOST_MESSAGES_PER_DAY", "30")?,
             session_hours: parse(&lookup, "SIGNPOST_SESSION_HOURS", "12")?,
+            outbox_worker: parse(&lookup, "SIGNPOST_OUTBOX_WORKER", "true")?,
+            outbox_poll: Duration::from_millis(parse(&lookup, "SIGNPOST_OUTBOX_POLL_MS", "1000")?),
+            outbox_retry_hours: parse(&lookup, "SIGNPOST_OUTBOX_RETRY_HOURS", "24")?,
+            webhook_timeout: Duration::from_secs(parse(
+                &lookup,
+                "SIGNPOST_WEBHOOK_TIMEOUT_SECS",
+                "10",
+            )?),
+            escalate_urgent_after: chrono::Duration::minutes(parse(
+                &lookup,
+                "SIGNPOST_ESCALATE_URGENT_MINUTES",
+                "15",
+            )?),
+            remind_routine_working_days: parse(
+                &lookup,
+                "SIGNPOST_REMIND_ROUTINE_WORKING_DAYS",
+                "2",
+            )?,
+            retention_days: parse(&lookup, "SIGNPOST_RETENTION_DAYS", "90")?,
+            scheduler_interval: Duration::from_secs(parse(
+                &lookup,
+                "SIGNPOST_SCHEDULER_SECS",
+                "30",
+            )?),
         })
     }
 }

@@ -9,6 +9,7 @@ use crate::crypto::Keys;
 use crate::directory::Directory;
 use crate::geo::Gazetteer;
 use crate::help::HelpLine;
+use crate::notify::Metrics;
 use crate::referrals::{Guards, rules::ReferralRules};
 use crate::settings::Settings;
 
@@ -25,6 +26,9 @@ pub struct AppState {
     pub help: Arc<Vec<HelpLine>>,
     pub referral_rules: Arc<ReferralRules>,
     pub guards: Arc<Guards>,
+    pub metrics: Arc<Metrics>,
+    /// Wakes the notification deliverer when a change has queued something.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {

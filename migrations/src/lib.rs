@@ -3,6 +3,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_directory;
 mod m20261121_000002_referrals;
+mod m20261121_000003_outbox;
 
 pub struct Migrator;
 
@@ -12,6 +13,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261121_000001_directory::Migration),
             Box::new(m20261121_000002_referrals::Migration),
+            Box::new(m20261121_000003_outbox::Migration),
         ]
     }
 }

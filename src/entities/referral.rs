@@ -29,6 +29,12 @@ pub struct Model {
     pub closed_at: Option<DateTimeUtc>,
     pub withdrawn_at: Option<DateTimeUtc>,
     pub erased_at: Option<DateTimeUtc>,
+    /// When an unclaimed urgent referral was escalated (once).
+    pub escalated_at: Option<DateTimeUtc>,
+    /// When an unclaimed routine referral's reminder went out (once).
+    pub reminded_at: Option<DateTimeUtc>,
+    /// When the retention purge erased it.
+    pub purged_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

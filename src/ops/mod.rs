@@ -10,6 +10,14 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use std::sync::atomic::Ordering;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::entities::{outbox, referral};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -87,7 +95,7 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
 /// Prometheus text exposition.
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let dir = state.directory.load();
-    let body = format!(
+    let mut body = format!(
         "# HELP signpost_directory_services Active services in the directory snapshot.\n\
          # TYPE signpost_directory_services gauge\n\
          signpost_directory_services {}\n\
@@ -97,9 +105,86 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         dir.services.len(),
         dir.revision,
     );
+    let m = &state.metrics;
+    body.push_str(
+        "# HELP signpost_notification_deliveries_total Delivery attempts by this process, by outcome.\n\
+         # TYPE signpost_notification_deliveries_total counter\n",
+    );
+    for (outcome, counter) in [
+        ("delivered", &m.delivered),
+        ("failed", &m.failed),
+        ("dead", &m.dead),
+    ] {
+        body.push_str(&format!(
+            "signpost_notification_deliveries_total{{outcome=\"{outcome}\"}} {}\n",
+            counter.load(Ordering::Relaxed)
+        ));
+    }
+    match gauges(&state).await {
+        Ok(text) => body.push_str(&text),
+        Err(err) => tracing::warn!(error = %err, "metrics: database gauges unavailable"),
+    }
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         body,
     )
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Bucket {
+    urgency: String,
+    status: String,
+    n: i64,
+}
+
+/// Gauges read from the database: outbox depth and age, referrals by urgency and status.
+async fn gauges(state: &AppState) -> Result<String, sea_orm::DbErr> {
+    let depth = outbox::Entity::find()
+        .filter(outbox::Column::State.eq("pending"))
+        .count(&state.db)
+        .await?;
+    let dead = outbox::Entity::find()
+        .filter(outbox::Column::State.eq("dead"))
+        .count(&state.db)
+        .await?;
+    let oldest: Option<DateTime<Utc>> = outbox::Entity::find()
+        .filter(outbox::Column::State.eq("pending"))
+        .order_by_asc(outbox::Column::CreatedAt)
+        .one(&state.db)
+        .await?
+        .map(|r| r.created_at);
+    let age = oldest.map_or(0.0, |t| {
+        (state.clock.now() - t).num_milliseconds().max(0) as f64 / 1000.0
+    });
+    let buckets = referral::Entity::find()
+        .select_only()
+        .column(referral::Column::Urgency)
+        .column(referral::Column::Status)
+        .column_as(referral::Column::Id.count(), "n")
+        .group_by(referral::Column::Urgency)
+        .group_by(referral::Column::Status)
+        .into_model::<Bucket>()
+        .all(&state.db)
+        .await?;
+    let mut out = format!(
+        "# HELP signpost_outbox_depth Notifications waiting to be delivered.\n\
+         # TYPE signpost_outbox_depth gauge\n\
+         signpost_outbox_depth {depth}\n\
+         # HELP signpost_outbox_dead Notifications that could not be delivered in their retry window.\n\
+         # TYPE signpost_outbox_dead gauge\n\
+         signpost_outbox_dead {dead}\n\
+         # HELP signpost_outbox_oldest_undelivered_seconds Age of the oldest undelivered notification.\n\
+         # TYPE signpost_outbox_oldest_undelivered_seconds gauge\n\
+         signpost_outbox_oldest_undelivered_seconds {age}\n\
+         # HELP signpost_referrals Referrals by urgency and status.\n\
+         # TYPE signpost_referrals gauge\n"
+    );
+    for b in buckets {
+        out.push_str(&format!(
+            "signpost_referrals{{urgency=\"{}\",status=\"{}\"}} {}\n",
+            b.urgency, b.status, b.n
+        ));
+    }
+    Ok(out)
 }

@@ -8,6 +8,7 @@ use axum::{
     http::{StatusCode, header, request::Parts},
 };
 use chrono::Duration as ChronoDuration;
+use sea_orm::TransactionTrait;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::guard::Verdict;
@@ -244,8 +245,9 @@ async fn send_message(
             "You have sent a lot of messages today. Your youth worker will read them. If you are in danger now, call 999.",
         ));
     }
+    let txn = state.db.begin().await?;
     let m = service::add_message(
-        &state.db,
+        &txn,
         &state.keys,
         &r,
         service::SENDER_YOUNG_PERSON,
@@ -254,16 +256,19 @@ async fn send_message(
         now,
     )
     .await?;
-    service::event(
-        &state.db,
-        r.id,
-        "young_person_message",
-        None,
-        None,
-        None,
+    service::event(&txn, r.id, "young_person_message", None, None, None, now).await?;
+    crate::notify::outbox::enqueue(
+        &txn,
+        r.organisation_id,
+        &[crate::notify::outbox::PURPOSE_NOTIFY],
+        crate::notify::outbox::EVENT_MESSAGE,
+        &r,
         now,
+        state.settings.outbox_retry_hours,
     )
     .await?;
+    txn.commit().await?;
+    state.outbox_wake.notify_one();
     Ok((
         StatusCode::CREATED,
         Json(ThreadMessage {

@@ -249,6 +249,9 @@ pub async fn create(state: &AppState, input: NewReferral) -> ApiResult<Created> 
             closed_at: Set(None),
             withdrawn_at: Set(None),
             erased_at: Set(None),
+            escalated_at: Set(None),
+            reminded_at: Set(None),
+            purged_at: Set(None),
         };
         let txn = state.db.begin().await?;
         match row.insert(&txn).await {
@@ -264,7 +267,18 @@ pub async fn create(state: &AppState, input: NewReferral) -> ApiResult<Created> 
                     now,
                 )
                 .await?;
+                crate::notify::outbox::enqueue(
+                    &txn,
+                    organisation.id,
+                    &[crate::notify::outbox::PURPOSE_NOTIFY],
+                    crate::notify::outbox::EVENT_ROUTED,
+                    &referral,
+                    now,
+                    state.settings.outbox_retry_hours,
+                )
+                .await?;
                 txn.commit().await?;
+                state.outbox_wake.notify_one();
                 return Ok(Created {
                     referral,
                     receipt,

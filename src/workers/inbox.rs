@@ -442,7 +442,18 @@ pub async fn transfer(
         now,
     )
     .await?;
+    crate::notify::outbox::enqueue(
+        &txn,
+        to,
+        &[crate::notify::outbox::PURPOSE_NOTIFY],
+        crate::notify::outbox::EVENT_TRANSFERRED,
+        &updated,
+        now,
+        state.settings.outbox_retry_hours,
+    )
+    .await?;
     txn.commit().await?;
+    state.outbox_wake.notify_one();
     Ok(updated)
 }
 
