@@ -5,7 +5,8 @@
 //! - `/v1/services`, `/v1/categories`, `/v1/programmes`, `/v1/boroughs`,
 //!   `/v1/organisations` → [`directory`]
 //! - `/v1/places/{query}` → [`geo`]
-//! - `/v1/help` → [`help`]
+//! - `/v1/help` → [`help`]; `/v1/articles…`, `/v1/safe-places`, `/v1/privacy` → [`content`]
+//! - `/v1/sync` → [`sync`]
 //! - `/v1/referrals`, `/v1/referrals/needs`, `/v1/referrals/self…` → [`referrals`]
 //! - `/v1/auth/…`, `/v1/inbox…` → [`workers`]
 //! - `/v1/admin/webhooks…`, `/v1/admin/notifications…` → [`notify`]
@@ -27,6 +28,7 @@ pub mod paging;
 pub mod referrals;
 pub mod settings;
 pub mod state;
+pub mod sync;
 pub mod synthetic;
 pub mod workers;
 
@@ -36,7 +38,7 @@ use anyhow::Context;
 use arc_swap::ArcSwap;
 use axum::{Router, extract::DefaultBodyLimit, middleware};
 use tokio::{net::TcpListener, task::JoinHandle};
-use tower_http::cors::CorsLayer;
+use tower_http::{compression::CompressionLayer, cors::CorsLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
@@ -78,12 +80,16 @@ pub fn router(state: AppState) -> Router {
         .merge(directory::routes::router())
         .merge(geo::routes::router())
         .merge(help::router())
+        .merge(content::routes::router())
+        .merge(sync::router())
         .merge(referrals::routes::public_router())
         .layer(middleware::from_fn_with_state(
             public_cache,
             http_cache::public_cache,
         ))
-        .layer(CorsLayer::permissive());
+        .layer(CorsLayer::permissive())
+        // Outside the ETag layer: the tag names the content, whatever the encoding.
+        .layer(CompressionLayer::new().gzip(true).br(true));
     // Everything about a referral: never cached anywhere.
     let private = OpenApiRouter::new()
         .merge(referrals::routes::private_router())
@@ -123,7 +129,17 @@ pub async fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<AppStat
     let snapshot = directory::snapshot::load(&db, &gazetteer).await?;
     // Every referral answer carries the help lines and needs a route: without them the
     // service does not start.
-    let help = help::load(&settings.content_dir).context("content/help.toml")?;
+    let (catalogue, content_errors) =
+        content::catalogue::load(&settings.content_dir, &gazetteer, None);
+    for e in &content_errors {
+        tracing::warn!(error = %e, "content file not loaded");
+    }
+    // A referral answer without help lines is never acceptable.
+    if catalogue.help.is_empty() {
+        anyhow::bail!(
+            "content/help.toml has no usable help lines: the service will not start without them"
+        );
+    }
     let organisations: std::collections::HashSet<String> = snapshot
         .organisations
         .iter()
@@ -142,6 +158,10 @@ pub async fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<AppStat
         );
     }
     let guards = referrals::Guards::new(&settings);
+    let mut snapshot = snapshot;
+    if let Some(revision) = sync::record(&db, &snapshot, &catalogue).await? {
+        snapshot.revision = revision;
+    }
     Ok(AppState {
         db,
         settings: Arc::new(settings),
@@ -149,7 +169,7 @@ pub async fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<AppStat
         directory: Arc::new(ArcSwap::from_pointee(snapshot)),
         clock,
         keys: Arc::new(keys),
-        help: Arc::new(help),
+        catalogue: Arc::new(ArcSwap::from_pointee(catalogue)),
         referral_rules: Arc::new(rules),
         guards: Arc::new(guards),
         metrics: Arc::new(notify::Metrics::default()),
@@ -249,6 +269,7 @@ async fn reload_loop(state: AppState) {
         let current = state.directory.load().revision;
         match directory::store::current_revision(&state.db).await {
             Ok(rev) if rev != current => {
+                reload_catalogue(&state);
                 if let Err(err) = state.reload_directory().await {
                     tracing::warn!(error = %err, "directory reload failed; serving the previous copy");
                 }
@@ -257,6 +278,43 @@ async fn reload_loop(state: AppState) {
             Err(err) => tracing::warn!(error = %err, "cannot read the directory revision"),
         }
     }
+}
+
+/// Reloads articles, help lines, safe places and the privacy page from the files; a broken
+/// file keeps its last good version.
+pub fn reload_catalogue(state: &AppState) -> Vec<content::ContentError> {
+    let previous = state.catalogue.load_full();
+    let (catalogue, errors) = content::catalogue::load(
+        &state.settings.content_dir,
+        &state.gazetteer,
+        Some(&previous),
+    );
+    for e in &errors {
+        tracing::warn!(error = %e, "content file not loaded; keeping its last good version");
+    }
+    state.catalogue.store(Arc::new(catalogue));
+    errors
+}
+
+/// Loads everything in `content/` (as `signpost content sync` does), records what changed
+/// for offline sync, and swaps in the new copies.
+pub async fn sync_content(state: &AppState) -> anyhow::Result<content::SyncReport> {
+    let mut report = content::sync(
+        &state.db,
+        &state.gazetteer,
+        &state.settings.content_dir,
+        state.clock.now(),
+    )
+    .await?;
+    report.errors.extend(reload_catalogue(state));
+    state.reload_directory().await?;
+    if let Some(revision) =
+        sync::record(&state.db, &state.directory.load(), &state.catalogue.load()).await?
+    {
+        report.revision = revision;
+        state.reload_directory().await?;
+    }
+    Ok(report)
 }
 
 /// Escalates unclaimed referrals and purges what is past retention, on a schedule.

@@ -138,12 +138,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Content {
             command: ContentCommand::Sync,
         } => {
+            // The directory first, so that the referral rules find their organisations
+            // on a new database; then everything, as a running service would.
             let gazetteer = signpost::geo::Gazetteer::load_cached(&settings.content_dir)?;
             let db = signpost::db::connect(&settings).await?;
             signpost::db::migrate(&db).await?;
-            let report =
-                signpost::content::sync(&db, &gazetteer, &settings.content_dir, chrono::Utc::now())
-                    .await?;
+            signpost::content::sync(&db, &gazetteer, &settings.content_dir, chrono::Utc::now())
+                .await?;
+            let settings = Settings {
+                sync_content_on_start: false,
+                ..settings
+            };
+            let state = signpost::prepare(settings, Clock::system()).await?;
+            let report = signpost::sync_content(&state).await?;
             signpost::log_sync(&report);
             for e in &report.errors {
                 eprintln!("{e}");

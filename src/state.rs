@@ -5,10 +5,10 @@ use arc_swap::ArcSwap;
 use sea_orm::DatabaseConnection;
 
 use crate::clock::Clock;
+use crate::content::catalogue::Catalogue;
 use crate::crypto::Keys;
 use crate::directory::Directory;
 use crate::geo::Gazetteer;
-use crate::help::HelpLine;
 use crate::notify::Metrics;
 use crate::referrals::{Guards, rules::ReferralRules};
 use crate::settings::Settings;
@@ -23,7 +23,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Keys for data at rest and receipt hashes.
     pub keys: Arc<Keys>,
-    pub help: Arc<Vec<HelpLine>>,
+    /// Articles, help lines, safe places and the privacy page; swapped whole on reload.
+    pub catalogue: Arc<ArcSwap<Catalogue>>,
     pub referral_rules: Arc<ReferralRules>,
     pub guards: Arc<Guards>,
     pub metrics: Arc<Metrics>,

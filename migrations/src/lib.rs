@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_directory;
 mod m20261121_000002_referrals;
 mod m20261121_000003_outbox;
+mod m20261121_000004_sync;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_directory::Migration),
             Box::new(m20261121_000002_referrals::Migration),
             Box::new(m20261121_000003_outbox::Migration),
+            Box::new(m20261121_000004_sync::Migration),
         ]
     }
 }

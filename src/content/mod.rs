@@ -1,6 +1,9 @@
 //! `content/`: the files that ship with the service, and loading them.
+pub mod catalogue;
 pub mod files;
+pub mod markdown;
 pub mod records;
+pub mod routes;
 pub mod sync;
 
 pub use files::ContentError;

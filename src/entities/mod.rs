@@ -15,6 +15,7 @@ pub mod service;
 pub mod service_borough;
 pub mod service_category;
 pub mod service_programme;
+pub mod sync_item;
 pub mod webhook_endpoint;
 pub mod worker;
 pub mod worker_session;

@@ -85,7 +85,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/v1/help", tag = "content",
     responses((status = 200, body = Vec<HelpLine>)))]
 async fn list_help(State(state): State<AppState>) -> Json<Vec<HelpLine>> {
-    Json(state.help.as_ref().clone())
+    Json(state.catalogue.load().help.clone())
 }
 
 #[cfg(test)]

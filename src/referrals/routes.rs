@@ -182,7 +182,7 @@ async fn create_referral(
             } else {
                 ROUTINE_RESPONSE_HOURS
             },
-            help: help::ordered(&state.help, urgent),
+            help: help::ordered(&state.catalogue.load().help, urgent),
         }),
     ))
 }
@@ -207,7 +207,7 @@ async fn own_referral(
         created_at: r.created_at,
         routed_to: routed_to(&state, &r),
         messages,
-        help: help::ordered(&state.help, urgent),
+        help: help::ordered(&state.catalogue.load().help, urgent),
     }))
 }
 

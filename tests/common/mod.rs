@@ -68,6 +68,15 @@ impl ContentDir {
             )
             .expect("copy org");
         }
+        for sub in ["articles", "safe_places"] {
+            std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
+            for entry in std::fs::read_dir(src.join(sub)).expect("read content") {
+                let entry = entry.expect("entry");
+                std::fs::copy(entry.path(), dir.path().join(sub).join(entry.file_name()))
+                    .expect("copy content");
+            }
+        }
+        std::fs::copy(src.join("privacy.md"), dir.path().join("privacy.md")).expect("copy privacy");
         for name in fixture_orgs {
             let file = format!("{name}.toml");
             std::fs::copy(
@@ -283,16 +292,9 @@ impl TestApp {
 
     /// Runs the content sync as `signpost content sync` would, then reloads.
     pub async fn resync(&self) -> signpost::content::SyncReport {
-        let report = signpost::content::sync(
-            self.db(),
-            &self.state.gazetteer,
-            self.content.path(),
-            self.clock.now(),
-        )
-        .await
-        .expect("sync runs");
-        self.state.reload_directory().await.expect("reload");
-        report
+        signpost::sync_content(&self.state)
+            .await
+            .expect("sync runs")
     }
 
     /// Counts rows with a raw query, as stored.

@@ -1,0 +1,393 @@
+//! Offline sync for the app: `GET /v1/sync` gives everything, or with `since` only what
+//! changed (including deletions and retirements). Each item's hash and the revision it
+//! last changed at are recorded whenever content is loaded, so a delta is exact.
+use std::collections::{BTreeMap, HashMap};
+
+use axum::{Json, extract::State};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QuerySelect, TransactionTrait,
+    sea_query::{LockType, OnConflict},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use validator::Validate;
+
+use crate::content::catalogue::Catalogue;
+use crate::directory::{Directory, store, views};
+use crate::entities::{directory_revision, sync_item};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::ValidatedQuery;
+use crate::state::AppState;
+
+pub const KINDS: [&str; 6] = [
+    "services",
+    "articles",
+    "help",
+    "categories",
+    "programmes",
+    "safe_places",
+];
+const EPOCH: &str = "_epoch";
+
+/// Every item the app keeps offline, as it is served: kind → key → JSON.
+pub fn current_items(
+    dir: &Directory,
+    cat: &Catalogue,
+) -> BTreeMap<&'static str, BTreeMap<String, Value>> {
+    let json = |v: &dyn erased::Ser| v.to_value();
+    let mut out: BTreeMap<&'static str, BTreeMap<String, Value>> = BTreeMap::new();
+    let services = (0..dir.services.len())
+        .map(|i| (dir.services[i].id.to_string(), json(&views::detail(dir, i))))
+        .collect();
+    out.insert("services", services);
+    out.insert(
+        "articles",
+        cat.articles
+            .iter()
+            .map(|a| (a.slug.clone(), json(a)))
+            .collect(),
+    );
+    out.insert(
+        "help",
+        cat.help.iter().map(|h| (h.id.clone(), json(h))).collect(),
+    );
+    out.insert(
+        "categories",
+        dir.categories
+            .iter()
+            .map(|c| {
+                (
+                    c.slug.clone(),
+                    json(&views::CategoryView {
+                        slug: c.slug.clone(),
+                        name: c.name.clone(),
+                        description: c.description.clone(),
+                        parent: c.parent.clone(),
+                    }),
+                )
+            })
+            .collect(),
+    );
+    out.insert(
+        "programmes",
+        dir.programmes
+            .iter()
+            .map(|p| {
+                (
+                    p.slug.clone(),
+                    json(&views::ProgrammeView {
+                        slug: p.slug.clone(),
+                        name: p.name.clone(),
+                        summary: p.summary.clone(),
+                        description: p.description.clone(),
+                        url: p.url.clone(),
+                        active: p.active,
+                        successor: p.successor.clone(),
+                    }),
+                )
+            })
+            .collect(),
+    );
+    out.insert(
+        "safe_places",
+        cat.safe_places
+            .iter()
+            .map(|p| (p.id.clone(), json(p)))
+            .collect(),
+    );
+    out
+}
+
+/// `serde_json::to_value` behind a trait object, so one closure serves every view type.
+mod erased {
+    pub trait Ser {
+        fn to_value(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn to_value(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        }
+    }
+}
+
+fn hash(v: &Value) -> String {
+    blake3::hash(&serde_json::to_vec(v).unwrap_or_default()).to_hex()[..32].to_string()
+}
+
+/// Records what changed since the last load. Returns the new revision if anything did.
+pub async fn record(
+    db: &DatabaseConnection,
+    dir: &Directory,
+    cat: &Catalogue,
+) -> Result<Option<i64>, sea_orm::DbErr> {
+    let items = current_items(dir, cat);
+    let txn = db.begin().await?;
+    // One recorder at a time across instances: lock the revision row where we can.
+    let mut lock = directory_revision::Entity::find_by_id(1);
+    if db.get_database_backend() == DbBackend::Postgres {
+        lock = lock.lock(LockType::Update);
+    }
+    let _ = lock.one(&txn).await?;
+    let current = store::current_revision(&txn).await?;
+    let next = current + 1;
+    let existing: HashMap<(String, String), sync_item::Model> = sync_item::Entity::find()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|m| ((m.kind.clone(), m.key.clone()), m))
+        .collect();
+    let mut writes: Vec<sync_item::ActiveModel> = Vec::new();
+    if !existing.contains_key(&(EPOCH.to_string(), EPOCH.to_string())) {
+        writes.push(sync_item::ActiveModel {
+            kind: Set(EPOCH.into()),
+            key: Set(EPOCH.into()),
+            hash: Set(uuid::Uuid::new_v4().simple().to_string()),
+            revision: Set(0),
+            deleted: Set(false),
+        });
+    }
+    let mut changed = 0;
+    for (kind, map) in &items {
+        for (key, value) in map {
+            let h = hash(value);
+            let same = existing
+                .get(&(kind.to_string(), key.clone()))
+                .is_some_and(|m| !m.deleted && m.hash == h);
+            if !same {
+                changed += 1;
+                writes.push(sync_item::ActiveModel {
+                    kind: Set(kind.to_string()),
+                    key: Set(key.clone()),
+                    hash: Set(h),
+                    revision: Set(next),
+                    deleted: Set(false),
+                });
+            }
+        }
+    }
+    for ((kind, key), m) in &existing {
+        let gone = kind != EPOCH
+            && !m.deleted
+            && !items
+                .get(kind.as_str())
+                .is_some_and(|map| map.contains_key(key));
+        if gone {
+            changed += 1;
+            writes.push(sync_item::ActiveModel {
+                kind: Set(kind.clone()),
+                key: Set(key.clone()),
+                hash: Set(m.hash.clone()),
+                revision: Set(next),
+                deleted: Set(true),
+            });
+        }
+    }
+    for chunk in writes.chunks(400) {
+        sync_item::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([sync_item::Column::Kind, sync_item::Column::Key])
+                    .update_columns([
+                        sync_item::Column::Hash,
+                        sync_item::Column::Revision,
+                        sync_item::Column::Deleted,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    let revision = if changed > 0 {
+        Some(store::bump_revision(&txn, chrono::Utc::now()).await?)
+    } else {
+        None
+    };
+    txn.commit().await?;
+    Ok(revision)
+}
+
+/// The cursor: this database's epoch and a revision, with a check so a corrupt one is
+/// told apart from a valid one.
+fn encode_cursor(epoch: &str, revision: i64) -> String {
+    let body = format!("{epoch}:{revision}");
+    let check = &blake3::hash(body.as_bytes()).to_hex()[..8];
+    URL_SAFE_NO_PAD.encode(format!("{body}:{check}"))
+}
+
+fn decode_cursor(cursor: &str) -> Option<(String, i64)> {
+    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor.trim()).ok()?).ok()?;
+    let mut parts = raw.split(':');
+    let (epoch, rev, check) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let body = format!("{epoch}:{rev}");
+    (blake3::hash(body.as_bytes()).to_hex()[..8] == *check)
+        .then(|| Some((epoch.to_string(), rev.parse().ok()?)))?
+}
+
+async fn epoch<C: ConnectionTrait>(db: &C) -> Result<String, sea_orm::DbErr> {
+    Ok(sync_item::Entity::find()
+        .filter(sync_item::Column::Kind.eq(EPOCH))
+        .one(db)
+        .await?
+        .map(|m| m.hash)
+        .unwrap_or_default())
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SyncQuery {
+    /// The `cursor` from a previous answer; without it, everything.
+    #[validate(length(max = 200))]
+    pub since: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct Deleted {
+    pub services: Vec<String>,
+    pub articles: Vec<String>,
+    pub help: Vec<String>,
+    pub categories: Vec<String>,
+    pub programmes: Vec<String>,
+    pub safe_places: Vec<String>,
+}
+
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct SyncBundle {
+    /// Send this as `since` next time.
+    pub cursor: String,
+    /// True when this is everything (no `since`), false for a delta.
+    pub full: bool,
+    #[schema(value_type = Vec<Object>)]
+    pub services: Vec<Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub articles: Vec<Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub help: Vec<Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub categories: Vec<Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub programmes: Vec<Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub safe_places: Vec<Value>,
+    pub deleted: Deleted,
+}
+
+impl SyncBundle {
+    fn list(&mut self, kind: &str) -> Option<&mut Vec<Value>> {
+        Some(match kind {
+            "services" => &mut self.services,
+            "articles" => &mut self.articles,
+            "help" => &mut self.help,
+            "categories" => &mut self.categories,
+            "programmes" => &mut self.programmes,
+            "safe_places" => &mut self.safe_places,
+            _ => return None,
+        })
+    }
+
+    fn deleted(&mut self, kind: &str) -> Option<&mut Vec<String>> {
+        let d = &mut self.deleted;
+        Some(match kind {
+            "services" => &mut d.services,
+            "articles" => &mut d.articles,
+            "help" => &mut d.help,
+            "categories" => &mut d.categories,
+            "programmes" => &mut d.programmes,
+            "safe_places" => &mut d.safe_places,
+            _ => return None,
+        })
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_sync))
+}
+
+/// The offline bundle: everything, or what changed since a cursor.
+#[utoipa::path(get, path = "/v1/sync", tag = "content",
+    params(SyncQuery),
+    responses(
+        (status = 200, body = SyncBundle),
+        (status = 422, description = "An unknown or corrupt cursor", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_sync(
+    State(state): State<AppState>,
+    ValidatedQuery(q): ValidatedQuery<SyncQuery>,
+) -> ApiResult<Json<SyncBundle>> {
+    let dir = state.directory.load();
+    let cat = state.catalogue.load();
+    let epoch = epoch(&state.db).await?;
+    let revision = dir.revision;
+    let mut items = current_items(&dir, &cat);
+    let mut bundle = SyncBundle {
+        cursor: encode_cursor(&epoch, revision),
+        ..SyncBundle::default()
+    };
+    let Some(since) = q.since.filter(|s| !s.trim().is_empty()) else {
+        bundle.full = true;
+        for (kind, map) in items {
+            if let Some(list) = bundle.list(kind) {
+                list.extend(map.into_values());
+            }
+        }
+        return Ok(Json(bundle));
+    };
+    // Never a silent full resync that the app would mistake for a delta.
+    let unknown = || {
+        ApiError::field(
+            "since",
+            "is not a cursor from this service; sync again without since",
+        )
+    };
+    let (cursor_epoch, from) = decode_cursor(&since).ok_or_else(unknown)?;
+    if cursor_epoch != epoch || from > revision || from < 0 {
+        return Err(unknown());
+    }
+    let changed = sync_item::Entity::find()
+        .filter(sync_item::Column::Revision.gt(from))
+        .filter(sync_item::Column::Revision.lte(revision))
+        .filter(sync_item::Column::Kind.ne(EPOCH))
+        .all(&state.db)
+        .await?;
+    for row in changed {
+        let Some(map) = KINDS
+            .iter()
+            .find(|k| **k == row.kind)
+            .and_then(|k| items.get_mut(k))
+        else {
+            continue;
+        };
+        if row.deleted {
+            if let Some(d) = bundle.deleted(&row.kind) {
+                d.push(row.key);
+            }
+        } else if let Some(v) = map.remove(&row.key)
+            && let Some(list) = bundle.list(&row.kind)
+        {
+            list.push(v);
+        }
+    }
+    Ok(Json(bundle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_detect_corruption() {
+        let c = encode_cursor("abc", 42);
+        assert_eq!(decode_cursor(&c), Some(("abc".into(), 42)));
+        let mut bad = c.clone().into_bytes();
+        bad[3] = if bad[3] == b'A' { b'B' } else { b'A' };
+        assert_eq!(decode_cursor(&String::from_utf8(bad).unwrap()), None);
+        assert_eq!(decode_cursor("not a cursor"), None);
+        assert_eq!(decode_cursor(""), None);
+    }
+}
