@@ -34,17 +34,20 @@ pub const KINDS: [&str; 6] = [
 ];
 const EPOCH: &str = "_epoch";
 
-/// Every item the app keeps offline, as it is served: kind → key → JSON.
+/// Every item the app keeps offline, as it is served, in the order to show it:
+/// kind → [(key, JSON)]. Help lines carry their `position`, so a delta can place them.
 pub fn current_items(
     dir: &Directory,
     cat: &Catalogue,
-) -> BTreeMap<&'static str, BTreeMap<String, Value>> {
+) -> BTreeMap<&'static str, Vec<(String, Value)>> {
     let json = |v: &dyn erased::Ser| v.to_value();
-    let mut out: BTreeMap<&'static str, BTreeMap<String, Value>> = BTreeMap::new();
-    let services = (0..dir.services.len())
-        .map(|i| (dir.services[i].id.to_string(), json(&views::detail(dir, i))))
-        .collect();
-    out.insert("services", services);
+    let mut out: BTreeMap<&'static str, Vec<(String, Value)>> = BTreeMap::new();
+    out.insert(
+        "services",
+        (0..dir.services.len())
+            .map(|i| (dir.services[i].id.to_string(), json(&views::detail(dir, i))))
+            .collect(),
+    );
     out.insert(
         "articles",
         cat.articles
@@ -54,22 +57,30 @@ pub fn current_items(
     );
     out.insert(
         "help",
-        cat.help.iter().map(|h| (h.id.clone(), json(h))).collect(),
+        cat.help
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let mut v = json(h);
+                if let Value::Object(map) = &mut v {
+                    map.insert("position".into(), Value::from(i));
+                }
+                (h.id.clone(), v)
+            })
+            .collect(),
     );
     out.insert(
         "categories",
         dir.categories
             .iter()
             .map(|c| {
-                (
-                    c.slug.clone(),
-                    json(&views::CategoryView {
-                        slug: c.slug.clone(),
-                        name: c.name.clone(),
-                        description: c.description.clone(),
-                        parent: c.parent.clone(),
-                    }),
-                )
+                let view = views::CategoryView {
+                    slug: c.slug.clone(),
+                    name: c.name.clone(),
+                    description: c.description.clone(),
+                    parent: c.parent.clone(),
+                };
+                (c.slug.clone(), json(&view))
             })
             .collect(),
     );
@@ -78,18 +89,16 @@ pub fn current_items(
         dir.programmes
             .iter()
             .map(|p| {
-                (
-                    p.slug.clone(),
-                    json(&views::ProgrammeView {
-                        slug: p.slug.clone(),
-                        name: p.name.clone(),
-                        summary: p.summary.clone(),
-                        description: p.description.clone(),
-                        url: p.url.clone(),
-                        active: p.active,
-                        successor: p.successor.clone(),
-                    }),
-                )
+                let view = views::ProgrammeView {
+                    slug: p.slug.clone(),
+                    name: p.name.clone(),
+                    summary: p.summary.clone(),
+                    description: p.description.clone(),
+                    url: p.url.clone(),
+                    active: p.active,
+                    successor: p.successor.clone(),
+                };
+                (p.slug.clone(), json(&view))
             })
             .collect(),
     );
@@ -151,9 +160,13 @@ pub async fn record(
             deleted: Set(false),
         });
     }
+    let present: std::collections::HashSet<(&str, &str)> = items
+        .iter()
+        .flat_map(|(kind, list)| list.iter().map(move |(key, _)| (*kind, key.as_str())))
+        .collect();
     let mut changed = 0;
-    for (kind, map) in &items {
-        for (key, value) in map {
+    for (kind, list) in &items {
+        for (key, value) in list {
             let h = hash(value);
             let same = existing
                 .get(&(kind.to_string(), key.clone()))
@@ -171,11 +184,7 @@ pub async fn record(
         }
     }
     for ((kind, key), m) in &existing {
-        let gone = kind != EPOCH
-            && !m.deleted
-            && !items
-                .get(kind.as_str())
-                .is_some_and(|map| map.contains_key(key));
+        let gone = kind != EPOCH && !m.deleted && !present.contains(&(kind.as_str(), key.as_str()));
         if gone {
             changed += 1;
             writes.push(sync_item::ActiveModel {
@@ -324,16 +333,16 @@ async fn get_sync(
     let cat = state.catalogue.load();
     let epoch = epoch(&state.db).await?;
     let revision = dir.revision;
-    let mut items = current_items(&dir, &cat);
+    let items = current_items(&dir, &cat);
     let mut bundle = SyncBundle {
         cursor: encode_cursor(&epoch, revision),
         ..SyncBundle::default()
     };
     let Some(since) = q.since.filter(|s| !s.trim().is_empty()) else {
         bundle.full = true;
-        for (kind, map) in items {
+        for (kind, entries) in items {
             if let Some(list) = bundle.list(kind) {
-                list.extend(map.into_values());
+                list.extend(entries.into_iter().map(|(_, v)| v));
             }
         }
         return Ok(Json(bundle));
@@ -355,22 +364,19 @@ async fn get_sync(
         .filter(sync_item::Column::Kind.ne(EPOCH))
         .all(&state.db)
         .await?;
+    let by_key: HashMap<(&str, &str), &Value> = items
+        .iter()
+        .flat_map(|(kind, list)| list.iter().map(move |(key, v)| ((*kind, key.as_str()), v)))
+        .collect();
     for row in changed {
-        let Some(map) = KINDS
-            .iter()
-            .find(|k| **k == row.kind)
-            .and_then(|k| items.get_mut(k))
-        else {
-            continue;
-        };
         if row.deleted {
             if let Some(d) = bundle.deleted(&row.kind) {
                 d.push(row.key);
             }
-        } else if let Some(v) = map.remove(&row.key)
+        } else if let Some(v) = by_key.get(&(row.kind.as_str(), row.key.as_str()))
             && let Some(list) = bundle.list(&row.kind)
         {
-            list.push(v);
+            list.push((*v).clone());
         }
     }
     Ok(Json(bundle))

@@ -196,7 +196,9 @@ pub struct TestApp {
     pub content: ContentDir,
     pub backend: Backend,
     pub data_dir: TempDir,
-    server: Server,
+    /// Shared so that `with_app` can keep the server up even when a test body's
+    /// `async move` block captures only some of the app's fields.
+    server: std::sync::Arc<Server>,
 }
 
 /// 2026-06-15 12:00 UTC, a Monday.
@@ -246,7 +248,7 @@ impl TestApp {
             content,
             backend: db.backend,
             data_dir,
-            server,
+            server: std::sync::Arc::new(server),
         }
     }
 
@@ -349,7 +351,9 @@ where
         async move {
             let refs: Vec<&str> = names.iter().map(String::as_str).collect();
             let app = TestApp::spawn(&db, ContentDir::shipped_with(&refs)).await;
+            let keep_serving = app.server.clone();
             fut_body(app).await;
+            drop(keep_serving);
         }
     })
     .await;
