@@ -7,6 +7,7 @@
 //! - `/v1/places/{query}` → [`geo`]
 //! - `/v1/help` → [`help`]; `/v1/articles…`, `/v1/safe-places`, `/v1/privacy` → [`content`]
 //! - `/v1/sync` → [`sync`]
+//! - `/hsds/…` (Open Referral UK 3.0) → [`hsds`]
 //! - `/v1/referrals`, `/v1/referrals/needs`, `/v1/referrals/self…` → [`referrals`]
 //! - `/v1/auth/…`, `/v1/inbox…` → [`workers`]
 //! - `/v1/admin/webhooks…`, `/v1/admin/notifications…` → [`notify`]
@@ -21,6 +22,7 @@ pub mod error;
 pub mod extract;
 pub mod geo;
 pub mod help;
+pub mod hsds;
 pub mod http_cache;
 pub mod notify;
 pub mod ops;
@@ -62,6 +64,7 @@ use crate::http_cache::PublicCache;
         (name = "referrals", description = "Anonymous self-referrals (the young person's side)"),
         (name = "workers", description = "Youth workers: sign-in and the inbox"),
         (name = "notifications", description = "Webhook endpoints and the notification outbox"),
+        (name = "hsds", description = "The directory in the Open Referral UK (HSDS 3.0) shape"),
         (name = "operations", description = "Health and documentation"),
     )
 )]
@@ -82,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .merge(help::router())
         .merge(content::routes::router())
         .merge(sync::router())
+        .merge(hsds::publish::router())
         .merge(referrals::routes::public_router())
         .layer(middleware::from_fn_with_state(
             public_cache,

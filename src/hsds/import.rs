@@ -1,0 +1,1 @@
+//! `signpost import hsds <source>` (being written).
