@@ -321,6 +321,19 @@ pub async fn sync_content(state: &AppState) -> anyhow::Result<content::SyncRepor
     Ok(report)
 }
 
+/// After a change to the directory from outside `content/` (an import): reload the
+/// snapshot and record what changed for offline sync.
+pub async fn record_changes(state: &AppState) -> anyhow::Result<()> {
+    state.reload_directory().await?;
+    if sync::record(&state.db, &state.directory.load(), &state.catalogue.load())
+        .await?
+        .is_some()
+    {
+        state.reload_directory().await?;
+    }
+    Ok(())
+}
+
 /// Escalates unclaimed referrals and purges what is past retention, on a schedule.
 async fn scheduler_loop(state: AppState) {
     let mut tick = tokio::time::interval(state.settings.scheduler_interval);

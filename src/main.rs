@@ -27,10 +27,31 @@ enum Command {
     Worker,
     /// Erase what is past retention and expired logins, then exit.
     Purge,
+    /// Import services from another directory.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Manage youth-worker accounts.
     Workers {
         #[command(subcommand)]
         command: WorkersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Open Referral UK / HSDS 3.0: a file (JSON array, page envelope or NDJSON) or the
+    /// base URL of an ORUK API.
+    Hsds {
+        /// A file path, or an http(s):// base URL.
+        source: String,
+        /// Report what would change without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Name the source (default: from the file name or URL). Records match within it.
+        #[arg(long)]
+        source_name: Option<String>,
     },
 }
 
@@ -128,6 +149,50 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 done.referrals, done.sessions
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Import {
+            command:
+                ImportCommand::Hsds {
+                    source,
+                    dry_run,
+                    source_name,
+                },
+        } => {
+            let state = signpost::prepare(settings, Clock::system()).await?;
+            let opts = signpost::hsds::import::ImportOptions {
+                source_name,
+                dry_run,
+                ..Default::default()
+            };
+            match signpost::hsds::import::import(&state, &source, &opts).await {
+                Ok(report) => {
+                    for r in &report.rejected {
+                        eprintln!("rejected {r}");
+                    }
+                    if !dry_run {
+                        signpost::record_changes(&state).await?;
+                    }
+                    let c = report.counts;
+                    println!(
+                        "{}created {}, updated {}, unchanged {}, retired {}, rejected {}",
+                        if dry_run {
+                            "dry run (nothing written): "
+                        } else {
+                            ""
+                        },
+                        c.created,
+                        c.updated,
+                        c.unchanged,
+                        c.retired,
+                        report.rejected.len()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
         }
         Command::Migrate => {
             let db = signpost::db::connect(&settings).await?;

@@ -5,6 +5,7 @@ mod m20261121_000001_directory;
 mod m20261121_000002_referrals;
 mod m20261121_000003_outbox;
 mod m20261121_000004_sync;
+mod m20261121_000005_category_source;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_referrals::Migration),
             Box::new(m20261121_000003_outbox::Migration),
             Box::new(m20261121_000004_sync::Migration),
+            Box::new(m20261121_000005_category_source::Migration),
         ]
     }
 }

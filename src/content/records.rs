@@ -21,6 +21,8 @@ pub const DAYS: [&str; 7] = [
 
 #[derive(Debug, Clone, Serialize)]
 pub struct OrganisationRecord {
+    /// The id to use when the record is new (an import keeps its source's UUIDs).
+    pub preferred_id: Option<uuid::Uuid>,
     pub slug: String,
     pub name: String,
     pub description: String,
@@ -31,6 +33,8 @@ pub struct OrganisationRecord {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceRecord {
+    /// The id to use when the record is new (an import keeps its source's UUIDs).
+    pub preferred_id: Option<uuid::Uuid>,
     /// Unique within its source.
     pub key: String,
     pub organisation_slug: String,
@@ -164,6 +168,7 @@ pub fn validate_organisation(
     }
     Ok((
         OrganisationRecord {
+            preferred_id: None,
             slug: org.slug.clone(),
             name: org.name.trim().to_string(),
             description: org.description.trim().to_string(),
@@ -328,6 +333,7 @@ fn validate_service(
         return None;
     }
     Some(ServiceRecord {
+        preferred_id: None,
         key: s.slug.clone(),
         organisation_slug: parsed.value.slug.clone(),
         name: s.name.trim().to_string(),

@@ -164,6 +164,7 @@ pub async fn sync_categories<C: ConnectionTrait>(
             description: c.description.trim().to_string(),
             parent_slug: c.parent.clone(),
             active: true,
+            source: "content".into(),
             updated_at: now,
         };
         match existing.get(&c.slug) {
@@ -184,7 +185,7 @@ pub async fn sync_categories<C: ConnectionTrait>(
         }
     }
     for old in existing.values() {
-        if old.active && !listed.contains(&old.slug) {
+        if old.active && old.source == "content" && !listed.contains(&old.slug) {
             let mut am: category::ActiveModel = old.clone().into();
             am.active = Set(false);
             am.updated_at = Set(now);
@@ -213,7 +214,11 @@ pub async fn upsert_organisations<C: ConnectionTrait>(
     for (org, file) in items {
         let hash =
             blake3::hash(&serde_json::to_vec(org).unwrap_or_default()).to_hex()[..32].to_string();
-        let id = existing.get(&org.slug).map_or_else(Uuid::now_v7, |m| m.id);
+        let id = existing
+            .get(&org.slug)
+            .map(|m| m.id)
+            .or(org.preferred_id)
+            .unwrap_or_else(Uuid::now_v7);
         ids.insert(org.slug.clone(), id);
         let wanted = organisation::Model {
             id,
@@ -297,6 +302,18 @@ pub async fn apply_services<C: ConnectionTrait>(
         .map(|m| (m.source_key.clone(), m))
         .collect();
     let programme_ids = slug_ids(programme::Entity::find().all(db).await?, |m| (m.slug, m.id));
+    // Ids held by other sources' services: a preferred id never takes one of them.
+    let taken: HashSet<Uuid> = if items.iter().any(|(r, _)| r.preferred_id.is_some()) {
+        service::Entity::find()
+            .filter(service::Column::Source.ne(source))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|m| m.id)
+            .collect()
+    } else {
+        HashSet::new()
+    };
     let category_ids = slug_ids(category::Entity::find().all(db).await?, |m| (m.slug, m.id));
 
     let mut counts = Counts::default();
@@ -318,7 +335,10 @@ pub async fn apply_services<C: ConnectionTrait>(
             counts.unchanged += 1;
             continue;
         }
-        let id = old.map_or_else(Uuid::now_v7, |m| m.id);
+        let id = old
+            .map(|m| m.id)
+            .or(record.preferred_id.filter(|p| !taken.contains(p)))
+            .unwrap_or_else(Uuid::now_v7);
         let row = service::Model {
             id,
             organisation_id: org_id,
@@ -384,6 +404,33 @@ pub async fn apply_services<C: ConnectionTrait>(
         counts.retired = retire.len();
     }
     Ok(counts)
+}
+
+/// Retires a source's active services whose keys are not in `keep`.
+pub async fn retire_services_except<C: ConnectionTrait>(
+    db: &C,
+    source: &str,
+    keep: &HashSet<String>,
+    now: DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    let retire: Vec<Uuid> = service::Entity::find()
+        .filter(service::Column::Source.eq(source))
+        .filter(service::Column::Active.eq(true))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|m| !keep.contains(&m.source_key))
+        .map(|m| m.id)
+        .collect();
+    for chunk in retire.chunks(CHUNK) {
+        service::Entity::update_many()
+            .col_expr(service::Column::Active, Expr::value(false))
+            .col_expr(service::Column::UpdatedAt, Expr::value(now))
+            .filter(service::Column::Id.is_in(chunk.to_vec()))
+            .exec(db)
+            .await?;
+    }
+    Ok(retire.len())
 }
 
 fn slug_ids<M>(rows: Vec<M>, f: impl Fn(M) -> (String, Uuid)) -> HashMap<String, Uuid> {

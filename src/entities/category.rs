@@ -10,6 +10,8 @@ pub struct Model {
     pub description: String,
     pub parent_slug: Option<String>,
     pub active: bool,
+    /// `content`, or the import that brought the term in.
+    pub source: String,
     pub updated_at: DateTimeUtc,
 }
 
