@@ -155,7 +155,19 @@ pub fn write_content_dir(
     std::fs::create_dir_all(&orgs_dir)
         .with_context(|| format!("creating {}", orgs_dir.display()))?;
     std::fs::create_dir_all(out.join("data"))?;
-    for f in ["programmes.toml", "categories.toml"] {
+    // Everything the service needs besides the directory: help lines, referral rules and
+    // the organisations the rules route to.
+    std::fs::create_dir_all(out.join("referrals"))?;
+    for f in [
+        "programmes.toml",
+        "categories.toml",
+        "help.toml",
+        "referrals/needs.toml",
+        "referrals/urgent_words.toml",
+        "referrals/routing.toml",
+        "organisations/signpost-duty-team.toml",
+        "organisations/safer-london.toml",
+    ] {
         std::fs::copy(shipped.join(f), out.join(f)).with_context(|| format!("copying {f}"))?;
     }
     for f in ["boroughs.csv", "postcode_districts.csv", "postcodes.csv.gz"] {
