@@ -409,3 +409,52 @@ async fn the_command_reports_counts_and_exits_non_zero_only_for_an_unreadable_so
     let missing = run(&["import", "hsds", "/no/such/feed.json"]);
     assert_eq!(missing.status.code(), Some(1));
 }
+
+#[tokio::test]
+async fn a_round_trip_through_hsds_gives_an_identical_directory() {
+    on_each_backend(|db| async move {
+        let origin = TestApp::spawn(&db, ContentDir::shipped_with(&["test-youth-hub"])).await;
+        // A fresh instance: the same taxonomy and programmes, none of the organisations
+        // (only the duty team its referral rules need).
+        let fresh_db = common::TestDb::create(db.backend).await;
+        let content = ContentDir::shipped_with(&[]);
+        for entry in std::fs::read_dir(content.path().join("organisations")).unwrap() {
+            let path = entry.unwrap().path();
+            if !path.ends_with("signpost-duty-team.toml") {
+                std::fs::remove_file(path).unwrap();
+            }
+        }
+        std::fs::write(
+            content.path().join("referrals/routing.toml"),
+            "duty_team = \"signpost-duty-team\"\n",
+        )
+        .unwrap();
+        let copy = TestApp::spawn(&fresh_db, content).await;
+        assert_eq!(copy.get_json("/v1/services").await["total_items"], 0);
+        let report = import(&copy.state, &format!("{}/hsds", origin.url), &opts())
+            .await
+            .unwrap();
+        assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+        assert_eq!(report.counts.created, 14);
+        signpost::record_changes(&copy.state).await.unwrap();
+        for query in [
+            "",
+            "&q=boxing",
+            "&near=E8%203PL&radius_km=10",
+            "&category=sport",
+            "&borough=lambeth",
+            "&programme=young-londoners-fund",
+            "&age=12&free=true",
+        ] {
+            let a = origin
+                .get_json(&format!("/v1/services?per_page=100{query}"))
+                .await;
+            let b = copy
+                .get_json(&format!("/v1/services?per_page=100{query}"))
+                .await;
+            assert_eq!(a, b, "/v1/services?{query}");
+        }
+        fresh_db.drop_database().await;
+    })
+    .await;
+}

@@ -256,7 +256,13 @@ impl Mapper<'_> {
         let slug = match self.org_slugs.get(&key) {
             Some(s) => s.clone(),
             None => {
-                let mut slug = slugify(&name);
+                // Another Signpost publishes its slug; otherwise one is made from the name.
+                let published = org
+                    .and_then(|o| o.get("x_signpost"))
+                    .and_then(|x| text(x, "slug"))
+                    .map(|s| slugify(&s))
+                    .filter(|s| !s.is_empty());
+                let mut slug = published.unwrap_or_else(|| slugify(&name));
                 let in_use = |s: &str, me: &Self| {
                     me.foreign_org_slugs.contains(s) || me.org_slugs.values().any(|x| x == s)
                 };
