@@ -6,6 +6,9 @@
 //! mapping the first page with `views::summary`. Building the query struct happens
 //! outside the timed section.
 //!
+//! `parts/*` time two pieces of the first query on their own: the text index lookup for
+//! "boxing" and serialising its first page to JSON (which the handler also does).
+//!
 //! Run: `cargo bench --bench search`
 //! Sizes: `SIGNPOST_BENCH_SIZES=1000,10000` (default `1000,10000,100000`).
 //! Quick check: `cargo bench --bench search -- --test`.
@@ -184,6 +187,25 @@ fn main() {
         }
         group.finish();
     }
+
+    // Parts of the benchmark query, to see where its time goes.
+    let (_, bench_query) = QUERIES[0];
+    let mut group = c.benchmark_group("parts/text_index_boxing");
+    for l in &loaded {
+        group.bench_with_input(BenchmarkId::from_parameter(l.n), l, |b, l| {
+            let dir = l.state.directory.load();
+            b.iter(|| black_box(dir.index.search(black_box("boxing"))));
+        });
+    }
+    group.finish();
+    let mut group = c.benchmark_group("parts/json_page_boxing");
+    for l in &loaded {
+        let page = search_page(&l.state, query(bench_query), now);
+        group.bench_with_input(BenchmarkId::from_parameter(l.n), &page, |b, page| {
+            b.iter(|| black_box(serde_json::to_vec(black_box(page)).expect("json")));
+        });
+    }
+    group.finish();
     c.final_summary();
     drop(loaded);
 }

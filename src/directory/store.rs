@@ -294,8 +294,13 @@ pub async fn apply_services<C: ConnectionTrait>(
     retire_missing: bool,
     now: DateTime<Utc>,
 ) -> Result<Counts, DbErr> {
-    let existing: HashMap<String, service::Model> = service::Entity::find()
-        .filter(service::Column::Source.eq(source))
+    // Without retiring, only this batch's own records matter (imports write in batches).
+    let mut query = service::Entity::find().filter(service::Column::Source.eq(source));
+    if !retire_missing {
+        query = query
+            .filter(service::Column::SourceKey.is_in(items.iter().map(|(r, _)| r.key.clone())));
+    }
+    let existing: HashMap<String, service::Model> = query
         .all(db)
         .await?
         .into_iter()
