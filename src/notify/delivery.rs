@@ -20,7 +20,7 @@ use crate::entities::{outbox, webhook_endpoint};
 use crate::state::AppState;
 
 /// Rows taken per lease.
-const BATCH: u64 = 64;
+const BATCH: u64 = 128;
 /// Deliveries in flight at once.
 const CONCURRENCY: usize = 32;
 /// How long a lease holds a row; a crashed deliverer's rows come back after it.
@@ -124,7 +124,8 @@ async fn post(
 }
 
 /// Records an outcome, only while this worker still holds the lease.
-async fn record(
+async fn record<C: sea_orm::ConnectionTrait>(
+    db: &C,
     state: &AppState,
     worker: &str,
     row: &outbox::Model,
@@ -184,7 +185,7 @@ async fn record(
     update
         .filter(outbox::Column::Id.eq(row.id))
         .filter(outbox::Column::LockedBy.eq(worker))
-        .exec(&state.db)
+        .exec(db)
         .await?;
     Ok(())
 }
@@ -211,7 +212,7 @@ pub async fn deliver_due(
                 .into_iter()
                 .map(|e| (e.id, e))
                 .collect();
-        let results: Vec<Result<(), sea_orm::DbErr>> = futures::stream::iter(rows)
+        let results: Vec<(outbox::Model, Outcome)> = futures::stream::iter(rows)
             .map(|row| {
                 let endpoint = endpoints.get(&row.endpoint_id).cloned();
                 async move {
@@ -219,15 +220,18 @@ pub async fn deliver_due(
                         Some(e) => post(state, client, &row, &e).await,
                         None => Outcome::Failed(None, "endpoint removed".into()),
                     };
-                    record(state, worker, &row, outcome).await
+                    (row, outcome)
                 }
             })
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-        for r in results {
-            r?;
+        // One commit for the batch's outcomes, not one each.
+        let txn = state.db.begin().await?;
+        for (row, outcome) in results {
+            record(&txn, state, worker, &row, outcome).await?;
         }
+        txn.commit().await?;
     }
 }
 
