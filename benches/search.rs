@@ -54,10 +54,10 @@ fn sizes() -> Vec<usize> {
         .unwrap_or_else(|| vec![1_000, 10_000, 100_000])
 }
 
-/// `write_content_dir` copies only the reference data, programmes and categories, but
-/// `prepare` also needs `help.toml`, `referrals/` and the organisations the referral
-/// routing names. Copy whatever the synthetic directory lacks from the shipped content,
-/// shipped organisations included (so N synthetic services plus the ~10 real ones).
+/// `write_content_dir` writes the directory part of a content folder; anything else the
+/// shipped content has (help lines, referral rules, articles, …) and the synthetic folder
+/// lacks is copied over, so `prepare` finds what it needs as the shipped content grows.
+/// `organisations/` is left as `write_content_dir` made it.
 fn complete_content_dir(shipped: &Path, out: &Path) {
     fn copy_missing(from: &Path, to: &Path) {
         if from.is_dir() {
@@ -66,14 +66,14 @@ fn complete_content_dir(shipped: &Path, out: &Path) {
                 let entry = entry.expect("dir entry");
                 copy_missing(&entry.path(), &to.join(entry.file_name()));
             }
-        } else if from.extension().is_some_and(|e| e == "toml") && !to.exists() {
+        } else if !to.exists() {
             std::fs::copy(from, to).expect("copy");
         }
     }
-    for name in ["help.toml", "referrals", "organisations"] {
-        let from = shipped.join(name);
-        if from.exists() {
-            copy_missing(&from, &out.join(name));
+    for entry in std::fs::read_dir(shipped).expect("read shipped content") {
+        let entry = entry.expect("dir entry");
+        if entry.file_name() != "organisations" {
+            copy_missing(&entry.path(), &out.join(entry.file_name()));
         }
     }
 }

@@ -10,7 +10,7 @@ use futures::StreamExt;
 use rand::Rng;
 use sea_orm::{
     ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    QueryTrait, TransactionTrait,
     sea_query::{Expr, LockBehavior, LockType},
 };
 use uuid::Uuid;
@@ -43,8 +43,12 @@ async fn lease(
     worker: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<outbox::Model>, sea_orm::DbErr> {
-    let txn = state.db.begin().await?;
-    let mut select = outbox::Entity::find()
+    // One statement: UPDATE … WHERE id IN (SELECT … [FOR UPDATE SKIP LOCKED]). No read
+    // turns into a write halfway (which SQLite refuses when another writer got in first),
+    // and on PostgreSQL concurrent deliverers skip each other's rows.
+    let mut due = outbox::Entity::find()
+        .select_only()
+        .column(outbox::Column::Id)
         .filter(outbox::Column::State.eq("pending"))
         .filter(outbox::Column::NextAttemptAt.lte(now))
         .filter(
@@ -54,27 +58,31 @@ async fn lease(
         )
         .order_by_asc(outbox::Column::NextAttemptAt)
         .order_by_asc(outbox::Column::Id)
-        .limit(BATCH);
+        .limit(BATCH)
+        .into_query();
     if state.db.get_database_backend() == DbBackend::Postgres {
-        select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
-    let rows = select.all(&txn).await?;
-    if rows.is_empty() {
-        txn.commit().await?;
-        return Ok(rows);
-    }
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    outbox::Entity::update_many()
+    let leased = outbox::Entity::update_many()
         .col_expr(
             outbox::Column::LockedUntil,
             Expr::value(now + Duration::seconds(LEASE_SECS)),
         )
         .col_expr(outbox::Column::LockedBy, Expr::value(worker))
-        .filter(outbox::Column::Id.is_in(ids))
-        .exec(&txn)
+        .filter(outbox::Column::Id.in_subquery(due))
+        .exec(&state.db)
         .await?;
-    txn.commit().await?;
-    Ok(rows)
+    if leased.rows_affected == 0 {
+        return Ok(Vec::new());
+    }
+    // A deliverer works one lease at a time, so its live leased rows are this lease.
+    outbox::Entity::find()
+        .filter(outbox::Column::LockedBy.eq(worker))
+        .filter(outbox::Column::State.eq("pending"))
+        .filter(outbox::Column::LockedUntil.gt(now))
+        .order_by_asc(outbox::Column::NextAttemptAt)
+        .all(&state.db)
+        .await
 }
 
 enum Outcome {
