@@ -178,6 +178,7 @@ pub async fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<AppStat
         guards: Arc::new(guards),
         metrics: Arc::new(notify::Metrics::default()),
         outbox_wake: Arc::new(tokio::sync::Notify::new()),
+        sync_epoch: Arc::new(std::sync::OnceLock::new()),
     })
 }
 

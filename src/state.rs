@@ -30,6 +30,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Wakes the notification deliverer when a change has queued something.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// This database's sync epoch, read once (it never changes).
+    pub sync_epoch: Arc<std::sync::OnceLock<String>>,
 }
 
 impl AppState {

@@ -331,16 +331,24 @@ async fn get_sync(
 ) -> ApiResult<Json<SyncBundle>> {
     let dir = state.directory.load();
     let cat = state.catalogue.load();
-    let epoch = epoch(&state.db).await?;
+    let epoch = match state.sync_epoch.get() {
+        Some(e) => e.clone(),
+        None => {
+            let e = epoch(&state.db).await?;
+            if !e.is_empty() {
+                let _ = state.sync_epoch.set(e.clone());
+            }
+            e
+        }
+    };
     let revision = dir.revision;
-    let items = current_items(&dir, &cat);
     let mut bundle = SyncBundle {
         cursor: encode_cursor(&epoch, revision),
         ..SyncBundle::default()
     };
     let Some(since) = q.since.filter(|s| !s.trim().is_empty()) else {
         bundle.full = true;
-        for (kind, entries) in items {
+        for (kind, entries) in current_items(&dir, &cat) {
             if let Some(list) = bundle.list(kind) {
                 list.extend(entries.into_iter().map(|(_, v)| v));
             }
@@ -358,6 +366,11 @@ async fn get_sync(
     if cursor_epoch != epoch || from > revision || from < 0 {
         return Err(unknown());
     }
+    // Already up to date: the commonest question from an app, answered without work.
+    if from == revision {
+        return Ok(Json(bundle));
+    }
+    let items = current_items(&dir, &cat);
     let changed = sync_item::Entity::find()
         .filter(sync_item::Column::Revision.gt(from))
         .filter(sync_item::Column::Revision.lte(revision))
