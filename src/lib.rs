@@ -275,7 +275,8 @@ async fn reload_loop(state: AppState) {
         match directory::store::current_revision(&state.db).await {
             Ok(rev) if rev != current => {
                 reload_catalogue(&state);
-                if let Err(err) = state.reload_directory().await {
+                // Reload, and record for offline sync what changed (an import, say).
+                if let Err(err) = record_changes(&state).await {
                     tracing::warn!(error = %err, "directory reload failed; serving the previous copy");
                 }
             }

@@ -458,3 +458,43 @@ async fn a_round_trip_through_hsds_gives_an_identical_directory() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_running_instance_picks_up_an_import_and_records_it_for_offline_sync() {
+    on_each_backend(|db| async move {
+        let app = TestApp::spawn_with(&db, ContentDir::shipped_with(&[]), |n| {
+            (n == "SIGNPOST_RELOAD_SECS").then(|| "1".into())
+        })
+        .await;
+        let cursor = app.get_json("/v1/sync").await["cursor"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("feed.json");
+        std::fs::write(&file, serde_json::to_string(&feed()).unwrap()).unwrap();
+        // As `signpost import hsds` does from another process: write, and nothing more.
+        import(&app.state, file.to_str().unwrap(), &opts())
+            .await
+            .unwrap();
+        for _ in 0..100 {
+            if app.get_json("/v1/services?q=feed").await["total_items"] == 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(app.get_json("/v1/services?q=feed").await["total_items"], 3);
+        let delta = app.get_json(&format!("/v1/sync?since={cursor}")).await;
+        let names: Vec<&str> = delta["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            names.contains(&"Feed Boxing") && names.contains(&"Paid Drama"),
+            "{names:?}"
+        );
+    })
+    .await;
+}

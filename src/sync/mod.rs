@@ -34,81 +34,70 @@ pub const KINDS: [&str; 6] = [
 ];
 const EPOCH: &str = "_epoch";
 
-/// Every item the app keeps offline, as it is served, in the order to show it:
-/// kind → [(key, JSON)]. Help lines carry their `position`, so a delta can place them.
+/// Visits every item the app keeps offline, as it is served, in the order to show it,
+/// one at a time. Help lines carry their `position`, so a delta can place them.
+pub fn visit_items(
+    dir: &Directory,
+    cat: &Catalogue,
+    emit: &mut dyn FnMut(&'static str, String, Value),
+) {
+    let json = |v: &dyn erased::Ser| v.to_value();
+    for (key, value) in (0..dir.services.len())
+        .map(|i| (dir.services[i].id.to_string(), json(&views::detail(dir, i))))
+    {
+        emit("services", key, value);
+    }
+    for (key, value) in cat.articles.iter().map(|a| (a.slug.clone(), json(a))) {
+        emit("articles", key, value);
+    }
+    for (key, value) in cat.help.iter().enumerate().map(|(i, h)| {
+        let mut v = json(h);
+        if let Value::Object(map) = &mut v {
+            map.insert("position".into(), Value::from(i));
+        }
+        (h.id.clone(), v)
+    }) {
+        emit("help", key, value);
+    }
+    for (key, value) in dir.categories.iter().map(|c| {
+        let view = views::CategoryView {
+            slug: c.slug.clone(),
+            name: c.name.clone(),
+            description: c.description.clone(),
+            parent: c.parent.clone(),
+        };
+        (c.slug.clone(), json(&view))
+    }) {
+        emit("categories", key, value);
+    }
+    for (key, value) in dir.programmes.iter().map(|p| {
+        let view = views::ProgrammeView {
+            slug: p.slug.clone(),
+            name: p.name.clone(),
+            summary: p.summary.clone(),
+            description: p.description.clone(),
+            url: p.url.clone(),
+            active: p.active,
+            successor: p.successor.clone(),
+        };
+        (p.slug.clone(), json(&view))
+    }) {
+        emit("programmes", key, value);
+    }
+    for (key, value) in cat.safe_places.iter().map(|p| (p.id.clone(), json(p))) {
+        emit("safe_places", key, value);
+    }
+}
+
+/// Every item, collected: kind → [(key, JSON)].
 pub fn current_items(
     dir: &Directory,
     cat: &Catalogue,
 ) -> BTreeMap<&'static str, Vec<(String, Value)>> {
-    let json = |v: &dyn erased::Ser| v.to_value();
     let mut out: BTreeMap<&'static str, Vec<(String, Value)>> = BTreeMap::new();
-    out.insert(
-        "services",
-        (0..dir.services.len())
-            .map(|i| (dir.services[i].id.to_string(), json(&views::detail(dir, i))))
-            .collect(),
-    );
-    out.insert(
-        "articles",
-        cat.articles
-            .iter()
-            .map(|a| (a.slug.clone(), json(a)))
-            .collect(),
-    );
-    out.insert(
-        "help",
-        cat.help
-            .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                let mut v = json(h);
-                if let Value::Object(map) = &mut v {
-                    map.insert("position".into(), Value::from(i));
-                }
-                (h.id.clone(), v)
-            })
-            .collect(),
-    );
-    out.insert(
-        "categories",
-        dir.categories
-            .iter()
-            .map(|c| {
-                let view = views::CategoryView {
-                    slug: c.slug.clone(),
-                    name: c.name.clone(),
-                    description: c.description.clone(),
-                    parent: c.parent.clone(),
-                };
-                (c.slug.clone(), json(&view))
-            })
-            .collect(),
-    );
-    out.insert(
-        "programmes",
-        dir.programmes
-            .iter()
-            .map(|p| {
-                let view = views::ProgrammeView {
-                    slug: p.slug.clone(),
-                    name: p.name.clone(),
-                    summary: p.summary.clone(),
-                    description: p.description.clone(),
-                    url: p.url.clone(),
-                    active: p.active,
-                    successor: p.successor.clone(),
-                };
-                (p.slug.clone(), json(&view))
-            })
-            .collect(),
-    );
-    out.insert(
-        "safe_places",
-        cat.safe_places
-            .iter()
-            .map(|p| (p.id.clone(), json(p)))
-            .collect(),
-    );
+    visit_items(dir, cat, &mut |kind, key, value| {
+        out.entry(kind).or_default().push((key, value))
+    });
     out
 }
 
@@ -134,7 +123,11 @@ pub async fn record(
     dir: &Directory,
     cat: &Catalogue,
 ) -> Result<Option<i64>, sea_orm::DbErr> {
-    let items = current_items(dir, cat);
+    // Hash each item as it is built, so only the hashes are held at once.
+    let mut items: Vec<(&'static str, String, String)> = Vec::new();
+    visit_items(dir, cat, &mut |kind, key, value| {
+        items.push((kind, key, hash(&value)))
+    });
     let txn = db.begin().await?;
     // One recorder at a time across instances: lock the revision row where we can.
     let mut lock = directory_revision::Entity::find_by_id(1);
@@ -162,25 +155,22 @@ pub async fn record(
     }
     let present: std::collections::HashSet<(&str, &str)> = items
         .iter()
-        .flat_map(|(kind, list)| list.iter().map(move |(key, _)| (*kind, key.as_str())))
+        .map(|(kind, key, _)| (*kind, key.as_str()))
         .collect();
     let mut changed = 0;
-    for (kind, list) in &items {
-        for (key, value) in list {
-            let h = hash(value);
-            let same = existing
-                .get(&(kind.to_string(), key.clone()))
-                .is_some_and(|m| !m.deleted && m.hash == h);
-            if !same {
-                changed += 1;
-                writes.push(sync_item::ActiveModel {
-                    kind: Set(kind.to_string()),
-                    key: Set(key.clone()),
-                    hash: Set(h),
-                    revision: Set(next),
-                    deleted: Set(false),
-                });
-            }
+    for (kind, key, h) in &items {
+        let same = existing
+            .get(&(kind.to_string(), key.clone()))
+            .is_some_and(|m| !m.deleted && m.hash == *h);
+        if !same {
+            changed += 1;
+            writes.push(sync_item::ActiveModel {
+                kind: Set(kind.to_string()),
+                key: Set(key.clone()),
+                hash: Set(h.clone()),
+                revision: Set(next),
+                deleted: Set(false),
+            });
         }
     }
     for ((kind, key), m) in &existing {
