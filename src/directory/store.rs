@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
     sea_query::{Expr, OnConflict},
 };
 use uuid::Uuid;
@@ -418,14 +418,19 @@ pub async fn retire_services_except<C: ConnectionTrait>(
     keep: &HashSet<String>,
     now: DateTime<Utc>,
 ) -> Result<usize, DbErr> {
+    // Only ids and keys: a large source's full rows are never all in memory at once.
     let retire: Vec<Uuid> = service::Entity::find()
+        .select_only()
+        .column(service::Column::Id)
+        .column(service::Column::SourceKey)
         .filter(service::Column::Source.eq(source))
         .filter(service::Column::Active.eq(true))
+        .into_tuple::<(Uuid, String)>()
         .all(db)
         .await?
         .into_iter()
-        .filter(|m| !keep.contains(&m.source_key))
-        .map(|m| m.id)
+        .filter(|(_, key)| !keep.contains(key))
+        .map(|(id, _)| id)
         .collect();
     for chunk in retire.chunks(CHUNK) {
         service::Entity::update_many()
