@@ -49,7 +49,10 @@ bench() { # $1 = label, $2 = DATABASE_URL, $3 = command that prints the stored c
   echo "acknowledged=$acknowledged stored=$stored"
   [ "$acknowledged" = "$stored" ] || { echo "MISMATCH: acknowledged != stored"; exit 1; }
   start_server "$2"
+  echo "-- receipt checks, $CLIENTS clients (saturating both cores)"
   ./target/release/examples/referral_load receipts "http://127.0.0.1:$PORT" "$CLIENTS" 5
+  echo "-- receipt checks, 4 clients"
+  ./target/release/examples/referral_load receipts "http://127.0.0.1:$PORT" 4 5
   stop_server
 }
 
