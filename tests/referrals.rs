@@ -442,6 +442,65 @@ async fn nothing_written_can_be_read_in_the_raw_database_file() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
+    // A youth worker answers and keeps a private note, with the same phrase.
+    signpost::workers::accounts::add(
+        app.db(),
+        "sentinel-worker@example.org",
+        "Sam Sentinel",
+        "signpost-duty-team",
+        "worker",
+        "correct horse battery staple",
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let login: Value = app.client.post(format!("{}/v1/auth/login", app.url)).json(&json!({"email": "sentinel-worker@example.org", "password": "correct horse battery staple"})).send().await.unwrap().json().await.unwrap();
+    let token = login["token"].as_str().unwrap();
+    let inbox: Value = app
+        .client
+        .get(format!("{}/v1/inbox", app.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = inbox["contents"][0]["id"].as_str().unwrap();
+    let res = app
+        .client
+        .post(format!("{}/v1/inbox/{id}/messages", app.url))
+        .bearer_auth(token)
+        .json(&json!({"body": format!("worker says {sentinel}")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let res = app
+        .client
+        .post(format!("{}/v1/inbox/{id}/status", app.url))
+        .bearer_auth(token)
+        .json(&json!({"status": "in_progress", "note": format!("note {sentinel}")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let own: Value = with_receipt(&app, reqwest::Method::GET, "/v1/referrals/self", receipt)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        own["messages"].as_array().unwrap().len(),
+        2,
+        "the note is not shown to the young person"
+    );
+    assert!(
+        own["messages"][1]["body"]
+            .as_str()
+            .unwrap()
+            .contains(sentinel)
+    );
     // Read back through the API: it is there.
     let own: Value = with_receipt(&app, reqwest::Method::GET, "/v1/referrals/self", receipt)
         .await
