@@ -3,6 +3,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc: measured 76% more search throughput than the system allocator on this
+/// allocation-heavy workload, and it hands freed memory back to the OS (docs/PERFORMANCE.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use signpost::{Clock, Settings};
 
 #[derive(Parser)]
@@ -127,6 +132,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let state = signpost::prepare(settings, Clock::system()).await?;
+            // Start-up (loading content, building the snapshot) leaves garbage behind:
+            // return it to the OS now rather than at the allocator's next purge.
+            // SAFETY: mi_collect only frees memory mimalloc already knows is unused.
+            unsafe { libmimalloc_sys::mi_collect(true) };
             let server = signpost::start(state, signpost::shutdown_signal()).await?;
             tracing::info!("Signpost listening on {}", server.url());
             server.wait().await?;
