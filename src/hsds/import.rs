@@ -739,6 +739,51 @@ async fn write_batch(
     Ok(())
 }
 
+/// One import as its records stream through: mapped one by one, written a batch at a time.
+struct Run<'a> {
+    state: &'a AppState,
+    source: String,
+    dry_run: bool,
+    mapper: Mapper<'a>,
+    batch: Vec<(OrganisationRecord, ServiceRecord)>,
+    /// Every HSDS id seen: what a full re-import no longer lists is retired.
+    keys: HashSet<String>,
+    position: usize,
+    report: ImportReport,
+}
+
+impl Run<'_> {
+    /// Maps one record (or reports why not), and writes the batch once it is full.
+    async fn take(&mut self, v: Value) -> Result<(), sea_orm::DbErr> {
+        self.position += 1;
+        match self.mapper.service(&v, self.position) {
+            Ok((o, s)) if self.keys.insert(s.key.clone()) => self.batch.push((o, s)),
+            Ok((_, s)) => {
+                self.report
+                    .rejected
+                    .push(reject(&s.key, "id", "appears twice in this source"))
+            }
+            Err(r) => self.report.rejected.push(r),
+        }
+        if self.batch.len() >= BATCH {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), sea_orm::DbErr> {
+        write_batch(
+            self.state,
+            &self.source,
+            &mut self.mapper,
+            &mut self.batch,
+            &mut self.report,
+            self.dry_run,
+        )
+        .await
+    }
+}
+
 /// Imports from a file path or an `http(s)://` base URL.
 pub async fn import(
     state: &AppState,
@@ -776,7 +821,7 @@ pub async fn import(
         .into_iter()
         .map(|o| o.slug)
         .collect();
-    let mut mapper = Mapper {
+    let mapper = Mapper {
         gazetteer: &state.gazetteer,
         terms: Terms {
             lookup,
@@ -788,24 +833,15 @@ pub async fn import(
         tag: tag.clone(),
     };
 
-    let mut report = ImportReport::default();
-    let mut batch = Vec::new();
-    let mut keys: HashSet<String> = HashSet::new();
-    let mut position = 0usize;
-    let mut take = |v: Value,
-                    mapper: &mut Mapper<'_>,
-                    batch: &mut Vec<(OrganisationRecord, ServiceRecord)>,
-                    report: &mut ImportReport| {
-        position += 1;
-        match mapper.service(&v, position) {
-            Ok((o, s)) if keys.insert(s.key.clone()) => batch.push((o, s)),
-            Ok((_, s)) => {
-                report
-                    .rejected
-                    .push(reject(&s.key, "id", "appears twice in this source"))
-            }
-            Err(r) => report.rejected.push(r),
-        }
+    let mut run = Run {
+        state,
+        source: source.clone(),
+        dry_run: opts.dry_run,
+        mapper,
+        batch: Vec::new(),
+        keys: HashSet::new(),
+        position: 0,
+        report: ImportReport::default(),
     };
 
     if location.starts_with("http://") || location.starts_with("https://") {
@@ -824,29 +860,11 @@ pub async fn import(
             let items = contents(envelope);
             let empty = items.is_empty();
             for item in items {
-                let full = if is_partial(&item) {
-                    match text(&item, "id") {
-                        Some(id) => {
-                            fetch_json(&client, &format!("{base}/services/{id}"), opts).await?
-                        }
-                        None => item,
-                    }
-                } else {
-                    item
+                let full = match text(&item, "id").filter(|_| is_partial(&item)) {
+                    Some(id) => fetch_json(&client, &format!("{base}/services/{id}"), opts).await?,
+                    None => item,
                 };
-                take(full, &mut mapper, &mut batch, &mut report);
-                if batch.len() >= BATCH {
-                    write_batch(
-                        state,
-                        &source,
-                        &mut mapper,
-                        &mut batch,
-                        &mut report,
-                        opts.dry_run,
-                    )
-                    .await
-                    .map_err(db_err)?;
-                }
+                run.take(full).await.map_err(db_err)?;
             }
             let done = last_page.unwrap_or(false)
                 || total_pages.is_some_and(|t| u64::from(page) >= t)
@@ -860,24 +878,12 @@ pub async fn import(
         match open_file(Path::new(location))? {
             Feed::Records(list) => {
                 for v in list {
-                    take(v, &mut mapper, &mut batch, &mut report);
-                    if batch.len() >= BATCH {
-                        write_batch(
-                            state,
-                            &source,
-                            &mut mapper,
-                            &mut batch,
-                            &mut report,
-                            opts.dry_run,
-                        )
-                        .await
-                        .map_err(db_err)?;
-                    }
+                    run.take(v).await.map_err(db_err)?;
                 }
             }
             Feed::Lines { first, reader } => {
                 if let Some(v) = first {
-                    take(v, &mut mapper, &mut batch, &mut report);
+                    run.take(v).await.map_err(db_err)?;
                 }
                 for (n, line) in reader.lines().enumerate() {
                     let line = line.map_err(|e| SourceError(format!("{location}: {e}")))?;
@@ -885,41 +891,24 @@ pub async fn import(
                         continue;
                     }
                     match serde_json::from_str::<Value>(&line) {
-                        Ok(v) => take(v, &mut mapper, &mut batch, &mut report),
-                        Err(e) => {
-                            report.rejected.push(reject(
-                                &format!("line {}", n + 2),
-                                "(json)",
-                                format!("not JSON: {e}"),
-                            ));
-                        }
-                    }
-                    if batch.len() >= BATCH {
-                        write_batch(
-                            state,
-                            &source,
-                            &mut mapper,
-                            &mut batch,
-                            &mut report,
-                            opts.dry_run,
-                        )
-                        .await
-                        .map_err(db_err)?;
+                        Ok(v) => run.take(v).await.map_err(db_err)?,
+                        Err(e) => run.report.rejected.push(reject(
+                            &format!("line {}", n + 2),
+                            "(json)",
+                            format!("not JSON: {e}"),
+                        )),
                     }
                 }
             }
         }
     }
-    write_batch(
-        state,
-        &source,
-        &mut mapper,
-        &mut batch,
-        &mut report,
-        opts.dry_run,
-    )
-    .await
-    .map_err(db_err)?;
+    run.flush().await.map_err(db_err)?;
+    let Run {
+        mut report,
+        mapper,
+        keys,
+        ..
+    } = run;
     report.complete = true;
 
     // The whole source was read: what it no longer lists is retired.
