@@ -237,7 +237,8 @@ async fn the_binary_starts_logs_its_url_and_shuts_down_gracefully_without_loggin
     for secret in [
         sentinel_ip,
         sentinel_ua,
-        "E8",
+        "E8 3PL",
+        "E8%203PL",
         "sentinelquery",
         "sentinelmessage",
         "AAAA-BBBB",
