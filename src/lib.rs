@@ -268,6 +268,8 @@ pub async fn start(
 async fn reload_loop(state: AppState) {
     let mut tick = tokio::time::interval(state.settings.reload_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The snapshot was just loaded: the first check is one interval from now.
+    tick.tick().await;
     loop {
         tick.tick().await;
         state.guards.prune();
