@@ -12,11 +12,12 @@
 #        GET /v1/services/{id}   (ids picked at random from every service, fetched first)
 #   4. records the server's VmRSS / VmHWM from /proc/<pid>/status;
 #   5. restarts the server on the same database and times spawn → first 200 on /readyz
-#      (polled every 10 ms), $RESTARTS times;
+#      (polled every 10 ms), $RESTARTS times; loads the last one again ($RESTART_LOAD of
+#      each endpoint) and records its memory;
 #   6. prints a summary and keeps the raw output in $RESULTS_DIR.
 #
 # Knobs (environment): SERVICES, SEED, PORT, DURATION, WARMUP, THREADS, CONNECTIONS,
-# RESTARTS, RESULTS_DIR, KEEP_TMP=1 (leave the temp dir for inspection), SKIP_BUILD=1,
+# RESTARTS, RESTART_LOAD, RESULTS_DIR, KEEP_TMP=1 (leave the temp dir for inspection), SKIP_BUILD=1,
 # QUIET_BUSY / QUIET_WAIT_S (before each measurement, wait up to QUIET_WAIT_S seconds,
 # default 300, until less than QUIET_BUSY %, default 15, of the CPUs is busy over 2 s:
 # a build running on the same machine would halve the figures),
@@ -36,6 +37,7 @@ WARMUP=${WARMUP:-5s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 RESTARTS=${RESTARTS:-3}
+RESTART_LOAD=${RESTART_LOAD:-10s}
 QUIET_BUSY=${QUIET_BUSY:-15}
 QUIET_WAIT_S=${QUIET_WAIT_S:-300}
 SERVER_ENV=${SERVER_ENV:-}
@@ -101,8 +103,8 @@ trap 'exit 130' INT TERM
 
 now_ns() { date +%s%N; }
 
-# Starts the server in the background; sets SERVER_PID (the server process itself:
-# bash execs the binary directly for a simple command with assignments).
+# Starts the server in the background; sets SERVER_PID, which is the server process
+# itself (bash runs a simple command in one forked child, and env execs the binary).
 start_server() {
     SIGNPOST_CONTENT_DIR="$TMP/content" \
     SIGNPOST_DATA_DIR="$TMP/data" \
@@ -289,9 +291,16 @@ for i in $(seq 1 "$RESTARTS"); do
     start_server
     READY+=("$(wait_ready "$t0")")
     [ "$i" -eq 1 ] && RSS_RESTART_KB=$(mem_kb VmRSS)
-    stop_server
+    [ "$i" -eq "$RESTARTS" ] || stop_server
 done
 log "restart → ready (ms): ${READY[*]}"
+# The restarted server (existing database) under both loads again, for its memory only.
+log "memory after a restart, under load ($RESTART_LOAD each)"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$RESTART_LOAD" "$BASE$SEARCH_PATH" >"$RESULTS_DIR/wrk-restart-search.txt"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$RESTART_LOAD" -s "$LUA" "$BASE" >"$RESULTS_DIR/wrk-restart-detail.txt"
+RSS_RESTART_LOAD_KB=$(mem_kb VmRSS)
+HWM_RESTART_KB=$(mem_kb VmHWM)
+stop_server
 
 # --- summary -----------------------------------------------------------------------------
 {
@@ -315,11 +324,14 @@ log "restart → ready (ms): ${READY[*]}"
     echo "(CPU in % of one core: server and wrk from /proc; rest = all busy CPU from /proc/stat"
     echo " minus both: kernel networking not charged to them, and any other work on the machine)"
     echo
-    echo "RSS after first ready (idle):    $((RSS_IDLE_KB / 1024)) MiB"
-    echo "RSS after search load:           $((RSS_AFTER_SEARCH_KB / 1024)) MiB"
-    echo "RSS after detail load:           $((RSS_AFTER_LOAD_KB / 1024)) MiB"
-    echo "VmHWM (peak RSS, incl. first sync): $((HWM_KB / 1024)) MiB"
-    echo "RSS after a restart (idle):      $((RSS_RESTART_KB / 1024)) MiB"
+    mem() { printf '%-44s %4d MiB = %4d MB\n' "$1" $(($2 / 1024)) $(($2 * 1024 / 1000000)); }
+    mem "RSS after first ready (idle):" "$RSS_IDLE_KB"
+    mem "RSS after search load:" "$RSS_AFTER_SEARCH_KB"
+    mem "RSS after detail load:" "$RSS_AFTER_LOAD_KB"
+    mem "VmHWM (peak RSS, incl. first sync):" "$HWM_KB"
+    mem "RSS after a restart (idle, at ready):" "$RSS_RESTART_KB"
+    mem "RSS after a restart and $RESTART_LOAD of each load:" "$RSS_RESTART_LOAD_KB"
+    mem "VmHWM of the restarted server:" "$HWM_RESTART_KB"
     echo
     echo "first start, empty DB → ready:   ${FIRST_READY_MS} ms"
     echo "restart, same DB → ready (ms):   ${READY[*]}"
