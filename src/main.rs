@@ -133,9 +133,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve => {
             let state = signpost::prepare(settings, Clock::system()).await?;
             // Start-up (loading content, building the snapshot) leaves garbage behind:
-            // return it to the OS now rather than at the allocator's next purge.
-            // SAFETY: mi_collect only frees memory mimalloc already knows is unused.
-            unsafe { libmimalloc_sys::mi_collect(true) };
+            // return it to the OS now rather than at the allocators' leisure.
+            signpost::ops::memory::release_free_memory();
             let server = signpost::start(state, signpost::shutdown_signal()).await?;
             tracing::info!("Signpost listening on {}", server.url());
             server.wait().await?;

@@ -39,7 +39,9 @@ impl AppState {
     pub async fn reload_directory(&self) -> anyhow::Result<i64> {
         let dir = crate::directory::snapshot::load(&self.db, &self.gazetteer).await?;
         let revision = dir.revision;
-        self.directory.store(Arc::new(dir));
+        // The previous snapshot is freed here unless a request still holds it.
+        drop(self.directory.swap(Arc::new(dir)));
+        crate::ops::memory::release_free_memory();
         Ok(revision)
     }
 }

@@ -22,6 +22,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub mod logging;
+pub mod memory;
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
