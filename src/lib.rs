@@ -24,6 +24,7 @@ pub mod geo;
 pub mod help;
 pub mod hsds;
 pub mod http_cache;
+pub mod json;
 pub mod notify;
 pub mod ops;
 pub mod paging;

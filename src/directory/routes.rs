@@ -13,6 +13,7 @@ use super::views::{
 };
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::ValidatedQuery;
+use crate::json::SizedJson;
 use crate::paging::{Page, PageQuery};
 use crate::state::AppState;
 
@@ -41,13 +42,14 @@ fn parse_id(raw: &str, field: &str) -> ApiResult<Uuid> {
 async fn list_services(
     State(state): State<AppState>,
     ValidatedQuery(query): ValidatedQuery<ServiceSearchQuery>,
-) -> ApiResult<Json<Page<ServiceSummary>>> {
+) -> ApiResult<SizedJson<Page<ServiceSummary>>> {
     let dir = state.directory.load();
     let spec = SearchSpec::resolve(query, &dir, &state.gazetteer)?;
     let hits = search::run(&dir, &spec, state.clock.now());
     let with_distance = spec.origin.is_some();
     let page = Page::slice(hits, &spec.page).map(|h| views::summary(&dir, &h, with_distance));
-    Ok(Json(page))
+    let capacity = 512 + 1024 * page.contents.len();
+    Ok(SizedJson::new(page, capacity))
 }
 
 /// One service in full.
@@ -62,11 +64,11 @@ async fn list_services(
 async fn get_service(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<Json<ServiceDetail>> {
+) -> ApiResult<SizedJson<ServiceDetail>> {
     let id = parse_id(&id, "id")?;
     let dir = state.directory.load();
     match dir.by_id.get(&id) {
-        Some(&i) => Ok(Json(views::detail(&dir, i))),
+        Some(&i) => Ok(SizedJson::new(views::detail(&dir, i), 4096)),
         None if dir.retired.contains(&id) => {
             Err(ApiError::Gone("this service is no longer listed".into()))
         }
