@@ -130,6 +130,8 @@ pub async fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<AppStat
     if settings.sync_content_on_start {
         let report = content::sync(&db, &gazetteer, &settings.content_dir, clock.now()).await?;
         log_sync(&report);
+        // Parsing and comparing every file is the biggest allocation of start-up.
+        ops::memory::release_free_memory();
     }
     let snapshot = directory::snapshot::load(&db, &gazetteer).await?;
     // Every referral answer carries the help lines and needs a route: without them the

@@ -3,7 +3,8 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use futures::TryStreamExt;
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::index::TextIndex;
@@ -189,16 +190,28 @@ fn boroughs_of(gazetteer: &Gazetteer) -> Vec<BoroughRef> {
         .collect()
 }
 
-fn group<K: std::hash::Hash + Eq, V>(rows: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>> {
+/// Every row of `E`, grouped by `key`, read as a stream: the big tables never sit in
+/// memory twice (as driver rows and as models) while the snapshot is built.
+async fn group_rows<E, K, V>(
+    db: &DatabaseConnection,
+    key: impl Fn(E::Model) -> (K, V),
+) -> Result<HashMap<K, Vec<V>>, DbErr>
+where
+    E: EntityTrait,
+    E::Model: Send,
+    K: std::hash::Hash + Eq,
+{
     let mut map: HashMap<K, Vec<V>> = HashMap::new();
-    for (k, v) in rows {
+    let mut rows = E::find().stream(db).await?;
+    while let Some(row) = rows.try_next().await? {
+        let (k, v) = key(row);
         map.entry(k).or_default().push(v);
     }
-    map
+    Ok(map)
 }
 
 /// Builds a snapshot of everything active.
-pub async fn load<C: ConnectionTrait>(db: &C, gazetteer: &Gazetteer) -> Result<Directory, DbErr> {
+pub async fn load(db: &DatabaseConnection, gazetteer: &Gazetteer) -> Result<Directory, DbErr> {
     let revision = store::current_revision(db).await?;
     let mut dir = Directory::empty(gazetteer);
     dir.revision = revision;
@@ -271,54 +284,29 @@ pub async fn load<C: ConnectionTrait>(db: &C, gazetteer: &Gazetteer) -> Result<D
         .map(|(i, o)| (o.id, i))
         .collect();
 
-    let all_services = service::Entity::find().all(db).await?;
-    let (active, retired): (Vec<_>, Vec<_>) = all_services.into_iter().partition(|s| s.active);
-    dir.retired = retired.into_iter().map(|s| s.id).collect();
-
     let borough_pos: HashMap<i32, usize> = dir
         .boroughs
         .iter()
         .enumerate()
         .map(|(i, b)| (b.id, i))
         .collect();
-    let joins_b = group(
-        service_borough::Entity::find()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|r| (r.service_id, r.borough_id)),
-    );
-    let joins_p = group(
-        service_programme::Entity::find()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|r| (r.service_id, r.programme_id)),
-    );
-    let joins_c = group(
-        service_category::Entity::find()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|r| (r.service_id, r.category_id)),
-    );
-    let mut hours = group(
-        opening_hours::Entity::find()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|h| (h.location_id, h)),
-    );
-    let mut locations = group(
-        location::Entity::find()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|l| (l.service_id, l)),
-    );
+    let joins_b =
+        group_rows::<service_borough::Entity, _, _>(db, |r| (r.service_id, r.borough_id)).await?;
+    let joins_p =
+        group_rows::<service_programme::Entity, _, _>(db, |r| (r.service_id, r.programme_id))
+            .await?;
+    let joins_c =
+        group_rows::<service_category::Entity, _, _>(db, |r| (r.service_id, r.category_id)).await?;
+    let mut hours = group_rows::<opening_hours::Entity, _, _>(db, |h| (h.location_id, h)).await?;
+    let mut locations = group_rows::<location::Entity, _, _>(db, |l| (l.service_id, l)).await?;
 
-    let mut services = Vec::with_capacity(active.len());
-    for s in active {
+    let mut services = Vec::new();
+    let mut rows = service::Entity::find().stream(db).await?;
+    while let Some(s) = rows.try_next().await? {
+        if !s.active {
+            dir.retired.insert(s.id);
+            continue;
+        }
         let Some(&org) = dir.organisations_by_id.get(&s.organisation_id) else {
             continue;
         };
@@ -407,6 +395,7 @@ pub async fn load<C: ConnectionTrait>(db: &C, gazetteer: &Gazetteer) -> Result<D
             updated_at: s.updated_at,
         });
     }
+    drop(rows);
     // Name order is the default order, and ties in every other order fall back to it.
     services.sort_by(|a, b| a.name_lower.cmp(&b.name_lower).then(a.id.cmp(&b.id)));
     for (i, s) in services.iter().enumerate() {

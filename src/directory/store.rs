@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
     sea_query::{Expr, OnConflict},
 };
 use uuid::Uuid;
@@ -285,6 +285,17 @@ pub async fn retire_organisations<C: ConnectionTrait>(
 /// Makes a source's services match `items`: creates, updates (only when the record's hash
 /// changed), and, with `retire_missing`, retires those no longer listed unless they came
 /// from a protected (broken) file.
+/// A stored service as far as `apply_services` needs to know it.
+#[derive(Debug, FromQueryResult)]
+struct ExistingService {
+    id: Uuid,
+    source_key: String,
+    source_file: Option<String>,
+    active: bool,
+    content_hash: String,
+    created_at: DateTime<Utc>,
+}
+
 pub async fn apply_services<C: ConnectionTrait>(
     db: &C,
     source: &str,
@@ -300,7 +311,18 @@ pub async fn apply_services<C: ConnectionTrait>(
         query = query
             .filter(service::Column::SourceKey.is_in(items.iter().map(|(r, _)| r.key.clone())));
     }
-    let existing: HashMap<String, service::Model> = query
+    // Only what the comparison needs: descriptions and the rest stay in the database.
+    let existing: HashMap<String, ExistingService> = query
+        .select_only()
+        .columns([
+            service::Column::Id,
+            service::Column::SourceKey,
+            service::Column::SourceFile,
+            service::Column::Active,
+            service::Column::ContentHash,
+            service::Column::CreatedAt,
+        ])
+        .into_model::<ExistingService>()
         .all(db)
         .await?
         .into_iter()
