@@ -17,7 +17,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion};
-use signpost::directory::search::{self, SearchSpec, ServiceSearchQuery};
+use signpost::directory::search::{SearchSpec, ServiceSearchQuery};
 use signpost::directory::views;
 use signpost::paging::Page;
 use signpost::{AppState, Clock, Settings};
@@ -143,9 +143,7 @@ fn search_page(
 ) -> Page<views::ServiceSummary> {
     let dir = state.directory.load();
     let spec = SearchSpec::resolve(q, &dir, &state.gazetteer).expect("valid query");
-    let hits = search::run(&dir, &spec, now);
-    let with_distance = spec.origin.is_some();
-    Page::slice(hits, &spec.page).map(|h| views::summary(&dir, &h, with_distance))
+    views::search_page(&dir, &spec, now)
 }
 
 fn main() {

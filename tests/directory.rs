@@ -84,6 +84,50 @@ async fn paging_edges() {
     .await;
 }
 
+/// Only the requested page is put in order; every page must still be the matching slice
+/// of the whole ordered list, in every order, with the same totals.
+#[tokio::test]
+async fn pages_of_every_order_join_up_to_the_whole_list() {
+    with_app(HUB, |app| async move {
+        for query in [
+            "sort=name",
+            "q=redthread",
+            "q=b",
+            "near=E8%203PL&radius_km=50",
+            "near=E8%203PL&radius_km=50&sort=name",
+            "q=a&near=E8&radius_km=20&sort=distance",
+        ] {
+            let whole = app
+                .get_json(&format!("/v1/services?{query}&per_page=100"))
+                .await;
+            let total = whole["total_items"].as_u64().unwrap();
+            assert!(total >= 2, "{query}: too few matches to page ({total})");
+            let mut joined = Vec::new();
+            for page in 1..=total.div_ceil(2) + 1 {
+                let p = app
+                    .get_json(&format!("/v1/services?{query}&per_page=2&page={page}"))
+                    .await;
+                assert_eq!(p["total_items"], total, "{query} page {page}");
+                joined.extend(
+                    p["contents"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|s| (s["id"].clone(), s.get("distance_km").cloned())),
+                );
+            }
+            let expected: Vec<_> = whole["contents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| (s["id"].clone(), s.get("distance_km").cloned()))
+                .collect();
+            assert_eq!(joined, expected, "{query}");
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn text_search_is_case_insensitive_on_word_prefixes_and_ranks_name_hits_first() {
     with_app(HUB, |app| async move {

@@ -45,9 +45,7 @@ async fn list_services(
 ) -> ApiResult<SizedJson<Page<ServiceSummary>>> {
     let dir = state.directory.load();
     let spec = SearchSpec::resolve(query, &dir, &state.gazetteer)?;
-    let hits = search::run(&dir, &spec, state.clock.now());
-    let with_distance = spec.origin.is_some();
-    let page = Page::slice(hits, &spec.page).map(|h| views::summary(&dir, &h, with_distance));
+    let page = views::search_page(&dir, &spec, state.clock.now());
     let capacity = 512 + 1024 * page.contents.len();
     Ok(SizedJson::new(page, capacity))
 }

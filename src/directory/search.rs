@@ -244,18 +244,23 @@ impl SearchSpec {
     }
 }
 
-/// Runs a search; returns every hit in order (the caller pages them).
-pub fn run(dir: &Directory, spec: &SearchSpec, now: chrono::DateTime<chrono::Utc>) -> Vec<Hit> {
+/// What a search found: how many services match, and the requested page of them in order.
+#[derive(Debug)]
+pub struct Found {
+    pub total: usize,
+    pub page: Vec<Hit>,
+}
+
+/// Runs a search and orders only what the requested page needs: every match is counted,
+/// but only the first `offset + per_page` are put in order.
+pub fn run(dir: &Directory, spec: &SearchSpec, now: chrono::DateTime<chrono::Utc>) -> Found {
     let minute = spec.open_now.then(|| london_minute_of_week(now));
-    let candidates: Vec<(usize, u32)> = match &spec.text {
-        Some(q) => dir.index.search(q),
-        None => (0..dir.services.len()).map(|i| (i, 0)).collect(),
-    };
     let bbox = spec
         .origin
         .map(|o| (o, bounding_deltas(o.lat, spec.radius_km)));
-    let mut hits: Vec<(Hit, u32)> = Vec::with_capacity(candidates.len().min(1024));
-    for (i, score) in candidates {
+    let offset = spec.page.offset();
+    let wanted = offset.saturating_add(spec.page.per_page() as usize);
+    let matches = |i: usize| -> Option<Hit> {
         let s = &dir.services[i];
         if spec.age.is_some_and(|a| a < s.min_age || a > s.max_age)
             || spec.free.is_some_and(|f| f != s.free)
@@ -267,7 +272,7 @@ pub fn run(dir: &Directory, spec: &SearchSpec, now: chrono::DateTime<chrono::Utc
                 .is_some_and(|cs| !s.categories.iter().any(|c| cs.binary_search(c).is_ok()))
             || minute.is_some_and(|m| !s.locations.iter().any(|l| l.week.contains(m)))
         {
-            continue;
+            return None;
         }
         let mut hit = Hit {
             service: i,
@@ -298,22 +303,64 @@ pub fn run(dir: &Directory, spec: &SearchSpec, now: chrono::DateTime<chrono::Utc
                 // No place of its own, but it serves the borough the place is in.
                 None if !has_coordinates
                     && o.borough.is_some_and(|b| s.borough_mask & (1 << b) != 0) => {}
-                None => continue,
+                None => return None,
             }
         }
-        hits.push((hit, score));
-    }
-    match spec.sort {
-        // Services are stored in name order, so the index breaks every tie by name.
-        SortOrder::Relevance => {
-            hits.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.service.cmp(&b.0.service)))
+        Some(hit)
+    };
+
+    // Services are stored in name order, and both candidate sources yield them in that
+    // order: name order needs no sorting, only counting past the page.
+    if spec.sort == SortOrder::Name {
+        let mut total = 0;
+        let mut page = Vec::new();
+        let mut keep = |hit: Hit| {
+            if (offset..wanted).contains(&total) {
+                page.push(hit);
+            }
+            total += 1;
+        };
+        match &spec.text {
+            Some(q) => dir
+                .index
+                .search(q)
+                .into_iter()
+                .filter_map(|(i, _)| matches(i))
+                .for_each(&mut keep),
+            None => (0..dir.services.len())
+                .filter_map(matches)
+                .for_each(&mut keep),
         }
-        SortOrder::Distance => hits.sort_by(|a, b| {
+        return Found { total, page };
+    }
+
+    let mut hits: Vec<(Hit, u32)> = match &spec.text {
+        Some(q) => dir
+            .index
+            .search(q)
+            .into_iter()
+            .filter_map(|(i, score)| matches(i).map(|h| (h, score)))
+            .collect(),
+        None => (0..dir.services.len())
+            .filter_map(|i| matches(i).map(|h| (h, 0)))
+            .collect(),
+    };
+    let total = hits.len();
+    // Ties fall back to the service's position, which is name order.
+    let order = |a: &(Hit, u32), b: &(Hit, u32)| match spec.sort {
+        SortOrder::Relevance => b.1.cmp(&a.1).then(a.0.service.cmp(&b.0.service)),
+        _ => {
             let da = a.0.distance_km.unwrap_or(f64::INFINITY);
             let db = b.0.distance_km.unwrap_or(f64::INFINITY);
             da.total_cmp(&db).then(a.0.service.cmp(&b.0.service))
-        }),
-        SortOrder::Name => hits.sort_by_key(|h| h.0.service),
+        }
+    };
+    if wanted < hits.len() {
+        hits.select_nth_unstable_by(wanted, order);
+        hits.truncate(wanted);
     }
-    hits.into_iter().map(|(h, _)| h).collect()
+    // The order is total (the service breaks every tie), so an unstable sort is exact.
+    hits.sort_unstable_by(order);
+    let page = hits.into_iter().skip(offset).map(|(h, _)| h).collect();
+    Found { total, page }
 }

@@ -4,8 +4,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::search::Hit;
+use super::search::{self, Hit, SearchSpec};
 use super::snapshot::{Directory, Location, Service};
+use crate::paging::Page;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrganisationRef {
@@ -160,6 +161,18 @@ fn nearest(dir: &Directory, l: &Location) -> NearestLocation {
         lat: l.lat,
         lon: l.lon,
     }
+}
+
+/// Runs a search and maps its page to what clients see (`GET /v1/services`).
+pub fn search_page(dir: &Directory, spec: &SearchSpec, now: DateTime<Utc>) -> Page<ServiceSummary> {
+    let found = search::run(dir, spec, now);
+    let with_distance = spec.origin.is_some();
+    let summaries = found
+        .page
+        .iter()
+        .map(|h| summary(dir, h, with_distance))
+        .collect();
+    Page::new(summaries, found.total as u64, &spec.page)
 }
 
 pub fn summary(dir: &Directory, hit: &Hit, with_distance: bool) -> ServiceSummary {
