@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion};
 use signpost::directory::search::{SearchSpec, ServiceSearchQuery};
+use signpost::directory::snapshot::Directory;
 use signpost::directory::views;
 use signpost::paging::Page;
 use signpost::{AppState, Clock, Settings};
@@ -136,14 +137,14 @@ fn query(raw: &str) -> ServiceSearchQuery {
 }
 
 /// What `list_services` does between extracting the query and serialising the page.
-fn search_page(
+fn search_page<'a>(
     state: &AppState,
+    dir: &'a Directory,
     q: ServiceSearchQuery,
     now: chrono::DateTime<chrono::Utc>,
-) -> Page<views::ServiceSummary> {
-    let dir = state.directory.load();
-    let spec = SearchSpec::resolve(q, &dir, &state.gazetteer).expect("valid query");
-    views::search_page(&dir, &spec, now)
+) -> Page<views::ServiceSummary<'a>> {
+    let spec = SearchSpec::resolve(q, dir, &state.gazetteer).expect("valid query");
+    views::search_page(dir, &spec, now)
 }
 
 fn main() {
@@ -156,8 +157,9 @@ fn main() {
     let now = chrono::Utc::now();
 
     for l in &loaded {
+        let dir = l.state.directory.load_full();
         for (name, raw) in QUERIES {
-            let page = search_page(&l.state, query(raw), now);
+            let page = search_page(&l.state, &dir, query(raw), now);
             eprintln!(
                 "[hits] N={} {name}: {} matches, {} on page 1",
                 l.n,
@@ -176,9 +178,10 @@ fn main() {
         let mut group = c.benchmark_group(format!("search/{name}"));
         for l in &loaded {
             group.bench_with_input(BenchmarkId::from_parameter(l.n), l, |b, l| {
+                let dir = l.state.directory.load_full();
                 b.iter_batched(
                     || query(raw),
-                    |q| black_box(search_page(&l.state, q, now)),
+                    |q| black_box(search_page(&l.state, &dir, q, now)),
                     BatchSize::SmallInput,
                 );
             });
@@ -198,7 +201,8 @@ fn main() {
     group.finish();
     let mut group = c.benchmark_group("parts/json_page_boxing");
     for l in &loaded {
-        let page = search_page(&l.state, query(bench_query), now);
+        let dir = l.state.directory.load_full();
+        let page = search_page(&l.state, &dir, query(bench_query), now);
         group.bench_with_input(BenchmarkId::from_parameter(l.n), &page, |b, page| {
             b.iter(|| black_box(serde_json::to_vec(black_box(page)).expect("json")));
         });

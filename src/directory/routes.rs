@@ -2,6 +2,7 @@
 use axum::{
     Json,
     extract::{Path, State},
+    response::Response,
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -13,7 +14,7 @@ use super::views::{
 };
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::ValidatedQuery;
-use crate::json::SizedJson;
+use crate::json;
 use crate::paging::{Page, PageQuery};
 use crate::state::AppState;
 
@@ -42,12 +43,11 @@ fn parse_id(raw: &str, field: &str) -> ApiResult<Uuid> {
 async fn list_services(
     State(state): State<AppState>,
     ValidatedQuery(query): ValidatedQuery<ServiceSearchQuery>,
-) -> ApiResult<SizedJson<Page<ServiceSummary>>> {
+) -> ApiResult<Response> {
     let dir = state.directory.load();
     let spec = SearchSpec::resolve(query, &dir, &state.gazetteer)?;
     let page = views::search_page(&dir, &spec, state.clock.now());
-    let capacity = 512 + 1024 * page.contents.len();
-    Ok(SizedJson::new(page, capacity))
+    Ok(json::render(&page, 512 + 1024 * page.contents.len()))
 }
 
 /// One service in full.
@@ -59,14 +59,11 @@ async fn list_services(
         (status = 410, description = "The service has been retired", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn get_service(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<SizedJson<ServiceDetail>> {
+async fn get_service(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id, "id")?;
     let dir = state.directory.load();
     match dir.by_id.get(&id) {
-        Some(&i) => Ok(SizedJson::new(views::detail(&dir, i), 4096)),
+        Some(&i) => Ok(json::render(&views::detail(&dir, i), 4096)),
         None if dir.retired.contains(&id) => {
             Err(ApiError::Gone("this service is no longer listed".into()))
         }
@@ -163,7 +160,7 @@ async fn list_organisations(
 async fn get_organisation(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<Json<OrganisationDetail>> {
+) -> ApiResult<Response> {
     let dir = state.directory.load();
     let found = match Uuid::parse_str(id.trim()) {
         Ok(uuid) => dir.organisations_by_id.get(&uuid).copied(),
@@ -173,10 +170,10 @@ async fn get_organisation(
         return Err(ApiError::NotFound("no organisation has this id".into()));
     };
     let o = &dir.organisations[i];
-    Ok(Json(OrganisationDetail {
+    let detail = OrganisationDetail {
         organisation: views::organisation_view(o),
-        email: o.email.clone(),
-        phone: o.phone.clone(),
+        email: o.email.as_deref(),
+        phone: o.phone.as_deref(),
         services: o
             .services
             .iter()
@@ -189,5 +186,6 @@ async fn get_organisation(
                 views::summary(&dir, &hit, false)
             })
             .collect(),
-    }))
+    };
+    Ok(json::render(&detail, 1024 + 1024 * o.services.len()))
 }

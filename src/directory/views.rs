@@ -9,16 +9,16 @@ use super::snapshot::{Directory, Location, Service};
 use crate::paging::Page;
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct OrganisationRef {
+pub struct OrganisationRef<'a> {
     pub id: Uuid,
-    pub slug: String,
-    pub name: String,
+    pub slug: &'a str,
+    pub name: &'a str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TermRef {
-    pub slug: String,
-    pub name: String,
+pub struct TermRef<'a> {
+    pub slug: &'a str,
+    pub name: &'a str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -29,34 +29,34 @@ pub struct BoroughRefView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct NearestLocation {
-    pub name: String,
-    pub postcode: Option<String>,
+pub struct NearestLocation<'a> {
+    pub name: &'a str,
+    pub postcode: Option<&'a str>,
     /// Borough slug.
-    pub borough: Option<String>,
+    pub borough: Option<&'a str>,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
 }
 
 /// A service in a list.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ServiceSummary {
+pub struct ServiceSummary<'a> {
     pub id: Uuid,
-    pub name: String,
-    pub summary: String,
-    pub organisation: OrganisationRef,
-    pub programmes: Vec<TermRef>,
-    pub categories: Vec<TermRef>,
+    pub name: &'a str,
+    pub summary: &'a str,
+    pub organisation: OrganisationRef<'a>,
+    pub programmes: Vec<TermRef<'a>>,
+    pub categories: Vec<TermRef<'a>>,
     pub min_age: u8,
     pub max_age: u8,
     pub free: bool,
     /// Borough slugs the service serves.
-    pub boroughs: Vec<String>,
+    pub boroughs: Vec<&'a str>,
     /// True when it serves every London borough.
     pub all_london: bool,
     pub accepts_self_referral: bool,
     /// The nearest place to the one searched for (or its first place); null if it has none.
-    pub nearest_location: Option<NearestLocation>,
+    pub nearest_location: Option<NearestLocation<'a>>,
     /// Present when a place was given; null for a service with no place of its own that
     /// serves the borough searched in.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,38 +65,38 @@ pub struct ServiceSummary {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct HoursView {
-    pub day: String,
-    pub opens: String,
-    pub closes: String,
+pub struct HoursView<'a> {
+    pub day: &'a str,
+    pub opens: &'a str,
+    pub closes: &'a str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct LocationView {
+pub struct LocationView<'a> {
     pub id: Uuid,
-    pub name: String,
-    pub address: Option<String>,
-    pub postcode: Option<String>,
-    pub borough: Option<String>,
+    pub name: &'a str,
+    pub address: Option<&'a str>,
+    pub postcode: Option<&'a str>,
+    pub borough: Option<&'a str>,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
-    pub opening_hours: Vec<HoursView>,
+    pub opening_hours: Vec<HoursView<'a>>,
 }
 
 /// A service in full.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ServiceDetail {
+pub struct ServiceDetail<'a> {
     #[serde(flatten)]
-    pub summary: ServiceSummary,
-    pub description: String,
-    pub url: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub locations: Vec<LocationView>,
-    pub languages: Vec<String>,
-    pub accessibility: Vec<String>,
-    pub cost: Option<String>,
-    pub how_to_access: Option<String>,
+    pub summary: ServiceSummary<'a>,
+    pub description: &'a str,
+    pub url: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub locations: Vec<LocationView<'a>>,
+    pub languages: Vec<&'a str>,
+    pub accessibility: Vec<&'a str>,
+    pub cost: Option<&'a str>,
+    pub how_to_access: Option<&'a str>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -141,22 +141,22 @@ pub struct OrganisationView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct OrganisationDetail {
+pub struct OrganisationDetail<'a> {
     #[serde(flatten)]
     pub organisation: OrganisationView,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub services: Vec<ServiceSummary>,
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub services: Vec<ServiceSummary<'a>>,
 }
 
-fn borough_slug(dir: &Directory, i: Option<usize>) -> Option<String> {
-    i.and_then(|i| dir.boroughs.get(i)).map(|b| b.slug.clone())
+fn borough_slug(dir: &Directory, i: Option<usize>) -> Option<&str> {
+    i.and_then(|i| dir.boroughs.get(i)).map(|b| b.slug.as_str())
 }
 
-fn nearest(dir: &Directory, l: &Location) -> NearestLocation {
+fn nearest<'a>(dir: &'a Directory, l: &'a Location) -> NearestLocation<'a> {
     NearestLocation {
-        name: l.name.clone(),
-        postcode: l.postcode.clone(),
+        name: &l.name,
+        postcode: l.postcode.as_deref(),
         borough: borough_slug(dir, l.borough),
         lat: l.lat,
         lon: l.lon,
@@ -164,7 +164,11 @@ fn nearest(dir: &Directory, l: &Location) -> NearestLocation {
 }
 
 /// Runs a search and maps its page to what clients see (`GET /v1/services`).
-pub fn search_page(dir: &Directory, spec: &SearchSpec, now: DateTime<Utc>) -> Page<ServiceSummary> {
+pub fn search_page<'a>(
+    dir: &'a Directory,
+    spec: &SearchSpec,
+    now: DateTime<Utc>,
+) -> Page<ServiceSummary<'a>> {
     let found = search::run(dir, spec, now);
     let with_distance = spec.origin.is_some();
     let summaries = found
@@ -175,32 +179,34 @@ pub fn search_page(dir: &Directory, spec: &SearchSpec, now: DateTime<Utc>) -> Pa
     Page::new(summaries, found.total as u64, &spec.page)
 }
 
-pub fn summary(dir: &Directory, hit: &Hit, with_distance: bool) -> ServiceSummary {
+/// One service as a list shows it; borrows from the snapshot, so it is serialised while
+/// the snapshot is held.
+pub fn summary<'a>(dir: &'a Directory, hit: &Hit, with_distance: bool) -> ServiceSummary<'a> {
     let s: &Service = &dir.services[hit.service];
     let org = &dir.organisations[s.organisation];
     ServiceSummary {
         id: s.id,
-        name: s.name.clone(),
-        summary: s.summary.clone(),
+        name: &s.name,
+        summary: &s.summary,
         organisation: OrganisationRef {
             id: org.id,
-            slug: org.slug.clone(),
-            name: org.name.clone(),
+            slug: &org.slug,
+            name: &org.name,
         },
         programmes: s
             .programmes
             .iter()
             .map(|&p| TermRef {
-                slug: dir.programmes[p].slug.clone(),
-                name: dir.programmes[p].name.clone(),
+                slug: &dir.programmes[p].slug,
+                name: &dir.programmes[p].name,
             })
             .collect(),
         categories: s
             .categories
             .iter()
             .map(|&c| TermRef {
-                slug: dir.categories[c].slug.clone(),
-                name: dir.categories[c].name.clone(),
+                slug: &dir.categories[c].slug,
+                name: &dir.categories[c].name,
             })
             .collect(),
         min_age: s.min_age,
@@ -211,7 +217,7 @@ pub fn summary(dir: &Directory, hit: &Hit, with_distance: bool) -> ServiceSummar
             .iter()
             .enumerate()
             .filter(|(i, _)| s.borough_mask & (1 << i) != 0)
-            .map(|(_, b)| b.slug.clone())
+            .map(|(_, b)| b.slug.as_str())
             .collect(),
         all_london: s.all_boroughs,
         accepts_self_referral: s.accepts_self_referral,
@@ -223,7 +229,7 @@ pub fn summary(dir: &Directory, hit: &Hit, with_distance: bool) -> ServiceSummar
     }
 }
 
-pub fn detail(dir: &Directory, index: usize) -> ServiceDetail {
+pub fn detail(dir: &Directory, index: usize) -> ServiceDetail<'_> {
     let s = &dir.services[index];
     let hit = Hit {
         service: index,
@@ -232,18 +238,18 @@ pub fn detail(dir: &Directory, index: usize) -> ServiceDetail {
     };
     ServiceDetail {
         summary: summary(dir, &hit, false),
-        description: s.description.clone(),
-        url: s.url.clone(),
-        email: s.email.clone(),
-        phone: s.phone.clone(),
+        description: &s.description,
+        url: s.url.as_deref(),
+        email: s.email.as_deref(),
+        phone: s.phone.as_deref(),
         locations: s
             .locations
             .iter()
             .map(|l| LocationView {
                 id: l.id,
-                name: l.name.clone(),
-                address: l.address.clone(),
-                postcode: l.postcode.clone(),
+                name: &l.name,
+                address: l.address.as_deref(),
+                postcode: l.postcode.as_deref(),
                 borough: borough_slug(dir, l.borough),
                 lat: l.lat,
                 lon: l.lon,
@@ -251,17 +257,17 @@ pub fn detail(dir: &Directory, index: usize) -> ServiceDetail {
                     .hours
                     .iter()
                     .map(|h| HoursView {
-                        day: h.day.clone(),
-                        opens: h.opens.clone(),
-                        closes: h.closes.clone(),
+                        day: &h.day,
+                        opens: &h.opens,
+                        closes: &h.closes,
                     })
                     .collect(),
             })
             .collect(),
-        languages: s.languages.clone(),
-        accessibility: s.accessibility.clone(),
-        cost: s.cost.clone(),
-        how_to_access: s.how_to_access.clone(),
+        languages: s.languages.iter().map(String::as_str).collect(),
+        accessibility: s.accessibility.iter().map(String::as_str).collect(),
+        cost: s.cost.as_deref(),
+        how_to_access: s.how_to_access.as_deref(),
         updated_at: s.updated_at,
     }
 }
