@@ -396,6 +396,8 @@ pub async fn load(db: &DatabaseConnection, gazetteer: &Gazetteer) -> Result<Dire
         });
     }
     drop(rows);
+    // Streamed in, so the vector grew by doubling: give the slack back.
+    services.shrink_to_fit();
     // Name order is the default order, and ties in every other order fall back to it.
     services.sort_by(|a, b| a.name_lower.cmp(&b.name_lower).then(a.id.cmp(&b.id)));
     for (i, s) in services.iter().enumerate() {
