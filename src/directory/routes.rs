@@ -177,14 +177,7 @@ async fn get_organisation(
         services: o
             .services
             .iter()
-            .map(|&s| {
-                let hit = search::Hit {
-                    service: s,
-                    distance_km: None,
-                    nearest: (!dir.services[s].locations.is_empty()).then_some(0),
-                };
-                views::summary(&dir, &hit, false)
-            })
+            .map(|&s| views::summary(&dir, &search::Hit::without_place(&dir, s), false))
             .collect(),
     };
     Ok(json::render(&detail, 1024 + 1024 * o.services.len()))

@@ -91,6 +91,17 @@ pub struct Hit {
     pub nearest: Option<usize>,
 }
 
+impl Hit {
+    /// A service shown without a place searched for: no distance, its first location.
+    pub fn without_place(dir: &Directory, service: usize) -> Self {
+        Self {
+            service,
+            distance_km: None,
+            nearest: (!dir.services[service].locations.is_empty()).then_some(0),
+        }
+    }
+}
+
 impl SearchSpec {
     pub fn resolve(
         query: ServiceSearchQuery,
@@ -274,11 +285,7 @@ pub fn run(dir: &Directory, spec: &SearchSpec, now: chrono::DateTime<chrono::Utc
         {
             return None;
         }
-        let mut hit = Hit {
-            service: i,
-            distance_km: None,
-            nearest: (!s.locations.is_empty()).then_some(0),
-        };
+        let mut hit = Hit::without_place(dir, i);
         if let Some((o, (dlat, dlon))) = bbox {
             let mut best: Option<(f64, usize)> = None;
             let mut has_coordinates = false;
@@ -309,42 +316,28 @@ pub fn run(dir: &Directory, spec: &SearchSpec, now: chrono::DateTime<chrono::Utc
         Some(hit)
     };
 
-    // Services are stored in name order, and both candidate sources yield them in that
-    // order: name order needs no sorting, only counting past the page.
+    // (service, text score), in service order either way.
+    let candidates: Box<dyn Iterator<Item = (usize, u32)>> = match &spec.text {
+        Some(q) => Box::new(dir.index.search(q).into_iter()),
+        None => Box::new((0..dir.services.len()).map(|i| (i, 0))),
+    };
+    let found = candidates.filter_map(|(i, score)| matches(i).map(|h| (h, score)));
+
+    // Services are stored in name order: name order needs no sorting, only counting past
+    // the page.
     if spec.sort == SortOrder::Name {
         let mut total = 0;
         let mut page = Vec::new();
-        let mut keep = |hit: Hit| {
+        for (hit, _) in found {
             if (offset..wanted).contains(&total) {
                 page.push(hit);
             }
             total += 1;
-        };
-        match &spec.text {
-            Some(q) => dir
-                .index
-                .search(q)
-                .into_iter()
-                .filter_map(|(i, _)| matches(i))
-                .for_each(&mut keep),
-            None => (0..dir.services.len())
-                .filter_map(matches)
-                .for_each(&mut keep),
         }
         return Found { total, page };
     }
 
-    let mut hits: Vec<(Hit, u32)> = match &spec.text {
-        Some(q) => dir
-            .index
-            .search(q)
-            .into_iter()
-            .filter_map(|(i, score)| matches(i).map(|h| (h, score)))
-            .collect(),
-        None => (0..dir.services.len())
-            .filter_map(|i| matches(i).map(|h| (h, 0)))
-            .collect(),
-    };
+    let mut hits: Vec<(Hit, u32)> = found.collect();
     let total = hits.len();
     // Ties fall back to the service's position, which is name order.
     let order = |a: &(Hit, u32), b: &(Hit, u32)| match spec.sort {

@@ -231,13 +231,8 @@ pub fn summary<'a>(dir: &'a Directory, hit: &Hit, with_distance: bool) -> Servic
 
 pub fn detail(dir: &Directory, index: usize) -> ServiceDetail<'_> {
     let s = &dir.services[index];
-    let hit = Hit {
-        service: index,
-        distance_km: None,
-        nearest: (!s.locations.is_empty()).then_some(0),
-    };
     ServiceDetail {
-        summary: summary(dir, &hit, false),
+        summary: summary(dir, &Hit::without_place(dir, index), false),
         description: &s.description,
         url: s.url.as_deref(),
         email: s.email.as_deref(),
