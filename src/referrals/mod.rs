@@ -4,6 +4,7 @@ pub mod model;
 pub mod routes;
 pub mod rules;
 pub mod service;
+pub mod triage;
 
 use std::net::IpAddr;
 use std::time::Duration;

@@ -5,8 +5,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::triage::Triage;
+use super::triage::{Matcher, TOPICS, is_topic};
 use crate::content::files::{ContentError, Parsed, parse_toml};
-use crate::directory::index::words as index_words;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -17,18 +18,15 @@ pub struct Need {
     pub description: String,
     #[serde(default)]
     pub urgent: bool,
+    /// Topics from [`TOPICS`]: what the need is about (help lines are ordered by them).
+    #[serde(default)]
+    pub topics: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NeedsDoc {
     need: Vec<Need>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WordsDoc {
-    phrases: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -63,8 +61,8 @@ pub struct Rule {
 #[derive(Debug, Clone)]
 pub struct ReferralRules {
     pub needs: Vec<Need>,
-    /// Each phrase as its words.
-    pub urgent_phrases: Vec<Vec<String>>,
+    /// The phrase lists of `urgent_words.toml`.
+    pub urgent_words: Matcher,
     pub duty_team: String,
     pub rules: Vec<Rule>,
 }
@@ -102,17 +100,17 @@ impl ReferralRules {
                     format!("{} is listed twice", n.slug),
                 ));
             }
+            if let Some(t) = n.topics.iter().find(|t| !is_topic(t)) {
+                return Err(needs.error_at(
+                    Some(("need", i)),
+                    "topics",
+                    format!("unknown topic {t:?}; use one of: {}", TOPICS.join(", ")),
+                ));
+            }
         }
 
         let file = "referrals/urgent_words.toml";
-        let text = read(content_dir, file)?;
-        let words = parse_toml::<WordsDoc>(file, &text)?;
-        let urgent_phrases: Vec<Vec<String>> = words
-            .phrases
-            .iter()
-            .map(|p| index_words(p).collect::<Vec<_>>())
-            .filter(|w| !w.is_empty())
-            .collect();
+        let urgent_words = Matcher::parse(file, &read(content_dir, file)?)?;
 
         let file = "referrals/routing.toml";
         let text = read(content_dir, file)?;
@@ -182,7 +180,7 @@ impl ReferralRules {
         }
         Ok(Self {
             needs: needs.value,
-            urgent_phrases,
+            urgent_words,
             duty_team: doc.duty_team,
             rules,
         })
@@ -207,14 +205,22 @@ impl ReferralRules {
             .map_or(self.duty_team.as_str(), |r| r.organisation.as_str())
     }
 
-    /// True when the message holds any urgent phrase, as whole words.
+    /// Triage of a referral: urgent when a phrase of an urgent group of
+    /// `urgent_words.toml` is in the message or a chosen need is urgent (the caller adds
+    /// "in danger now"); the phrases that matched; the topics of the matched groups and
+    /// of the chosen needs. Unknown need slugs are ignored.
+    pub fn triage(&self, message: &str, needs: &[String]) -> Triage {
+        let mut t = self.urgent_words.scan(message);
+        for need in needs.iter().filter_map(|n| self.need(n)) {
+            t.urgent |= need.urgent;
+            t.topics.extend(need.topics.iter().cloned());
+        }
+        t
+    }
+
+    /// True when the message alone would make a referral urgent (see [`Self::triage`]).
     pub fn has_urgent_words(&self, message: &str) -> bool {
-        let words: Vec<String> = index_words(message).collect();
-        self.urgent_phrases.iter().any(|phrase| {
-            words
-                .windows(phrase.len())
-                .any(|w| w.iter().zip(phrase).all(|(a, b)| a == b))
-        })
+        self.urgent_words.scan(message).urgent
     }
 
     pub fn need_names(&self) -> HashMap<&str, &str> {
@@ -238,26 +244,128 @@ mod tests {
     }
 
     #[test]
-    fn urgent_words_match_whole_words_any_case() {
+    fn urgent_words_match_words_and_their_forms_any_case() {
         let r = shipped();
         assert!(r.has_urgent_words("my mate got STABBED last night"));
         assert!(r.has_urgent_words("I want to kill myself"));
         assert!(r.has_urgent_words("Kill. Myself."));
+        assert!(r.has_urgent_words("they carry weapons"));
+        assert!(r.has_urgent_words("kms"));
         assert!(!r.has_urgent_words("I like gunnersbury park and skills"));
         assert!(!r.has_urgent_words("kill the boredom, myself included"));
+    }
+
+    #[test]
+    fn triage_joins_the_message_and_the_needs() {
+        let r = shipped();
+        let t = r.triage("i want to unalive myself", &["activities".into()]);
+        assert!(t.urgent);
+        assert!(t.topics.contains("suicide"));
+        assert!(t.matched.iter().any(|m| m == "unalive"));
+        let t = r.triage("hello", &["self-harm".into()]);
+        assert!(t.urgent && t.matched.is_empty());
+        assert!(t.topics.contains("self-harm") && t.topics.contains("suicide"));
+        let t = r.triage("hello", &["knife-crime".into()]);
+        assert!(!t.urgent);
+        assert_eq!(t.topics.iter().collect::<Vec<_>>(), ["weapons"]);
     }
 
     #[test]
     fn routes_by_first_matching_rule() {
         let r = shipped();
         let needs = vec!["gang-exit".to_string()];
-        assert_eq!(r.route(&needs, Some(12), Some(17)), "safer-london");
+        // The exploitation service (VESS) supports children and young people up to 25.
+        for age in [10, 14, 15, 17, 24, 25] {
+            assert_eq!(
+                r.route(&needs, Some(12), Some(age)),
+                "safer-london",
+                "{age}"
+            );
+        }
         assert_eq!(r.route(&needs, None, Some(17)), "safer-london");
-        assert_eq!(r.route(&needs, Some(12), Some(15)), "signpost-duty-team");
+        assert_eq!(
+            r.route(&["exploitation".into()], Some(12), Some(13)),
+            "safer-london"
+        );
+        // No age given: the duty team reads it first.
         assert_eq!(r.route(&needs, Some(12), None), "signpost-duty-team");
+        // Knife worries are not sent to the exploitation specialist by default.
+        assert_eq!(
+            r.route(&["knife-crime".into()], Some(12), Some(17)),
+            "signpost-duty-team"
+        );
+        // Mental health and self-harm: the mental-health route (the duty team for now).
+        for need in ["mental-health", "self-harm"] {
+            assert_eq!(
+                r.route(&[need.into()], Some(12), Some(15)),
+                "signpost-duty-team"
+            );
+        }
         assert_eq!(
             r.route(&["activities".into()], Some(12), Some(17)),
             "signpost-duty-team"
         );
+    }
+
+    #[test]
+    fn needs_keep_their_slugs_and_name_topics() {
+        let r = shipped();
+        for slug in [
+            "feeling-unsafe",
+            "gang-exit",
+            "knife-crime",
+            "exploitation",
+            "mental-health",
+            "education-employment",
+            "activities",
+            "family",
+            "other",
+            "self-harm",
+            "online-harm",
+            "not-safe-at-home",
+            "somewhere-to-stay",
+            "drugs-alcohol",
+            "police-court",
+            "bereavement",
+        ] {
+            assert!(r.need(slug).is_some(), "{slug}");
+        }
+        assert!(r.need("self-harm").is_some_and(|n| n.urgent));
+        // No need is named after a label ("gang exit").
+        assert!(
+            r.needs
+                .iter()
+                .all(|n| !n.name.to_lowercase().contains("gang exit"))
+        );
+        assert!(
+            r.need("exploitation")
+                .is_some_and(|n| n.description.contains("sexual exploitation"))
+        );
+    }
+
+    #[test]
+    fn unknown_topics_are_refused_with_file_line_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("content/referrals");
+        std::fs::create_dir_all(dir.path().join("referrals")).unwrap();
+        for f in ["urgent_words.toml", "routing.toml"] {
+            std::fs::copy(src.join(f), dir.path().join("referrals").join(f)).unwrap();
+        }
+        let needs = std::fs::read_to_string(src.join("needs.toml"))
+            .unwrap()
+            .replacen("topics = [\"weapons\"]", "topics = [\"knives\"]", 1);
+        std::fs::write(dir.path().join("referrals/needs.toml"), &needs).unwrap();
+        let orgs: HashSet<String> = ["safer-london", "signpost-duty-team"]
+            .map(String::from)
+            .into();
+        let e = ReferralRules::load(dir.path(), &orgs, |_| Some(1)).unwrap_err();
+        assert_eq!(e.file, "referrals/needs.toml");
+        assert_eq!(e.field, "topics");
+        let line = needs
+            .lines()
+            .position(|l| l.contains("\"knives\""))
+            .unwrap()
+            + 1;
+        assert_eq!(e.line, line, "{e}");
     }
 }
