@@ -10,6 +10,8 @@ use utoipa::ToSchema;
 
 use super::files::{ContentError, Parsed, parse_toml};
 use super::markdown::to_safe_html;
+pub use super::privacy::PrivacyPage;
+use super::privacy::{self, PrivacyTemplate};
 use super::records::{parse_day, parse_time};
 use crate::geo::{Gazetteer, Postcode};
 use crate::help::{self, HelpLine};
@@ -34,6 +36,9 @@ pub struct Article {
     pub body_html: String,
     pub audience: Vec<String>,
     pub tags: Vec<String>,
+    /// Where the facts in the article come from (publications, pages), to show apart
+    /// from the text, e.g. as a "Sources" note under it. May be empty.
+    pub sources: Vec<String>,
     pub published_at: NaiveDate,
     pub updated_at: NaiveDate,
     #[serde(skip)]
@@ -50,6 +55,8 @@ struct ArticleFront {
     audience: Vec<String>,
     #[serde(default)]
     tags: Vec<String>,
+    #[serde(default)]
+    sources: Vec<String>,
     published: toml::value::Datetime,
     updated: Option<toml::value::Datetime>,
 }
@@ -108,28 +115,15 @@ struct PlacesDoc {
     place: Vec<PlaceFile>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PrivacyPage {
-    pub title: String,
-    pub updated_at: NaiveDate,
-    pub body_markdown: String,
-    pub body_html: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PrivacyFront {
-    title: String,
-    updated: toml::value::Datetime,
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct Catalogue {
     /// Newest first, then by slug.
     pub articles: Vec<Article>,
     pub help: Vec<HelpLine>,
     pub safe_places: Vec<SafePlace>,
-    pub privacy: Option<PrivacyPage>,
+    /// `privacy.md` with its placeholders: serve it through
+    /// [`privacy_for`](super::privacy::privacy_for), which fills in the numbers.
+    pub privacy: Option<PrivacyTemplate>,
 }
 
 fn error(file: &str, line: usize, field: &str, message: impl Into<String>) -> ContentError {
@@ -147,7 +141,7 @@ fn is_slug(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-fn date(d: &toml::value::Datetime) -> Option<NaiveDate> {
+pub(super) fn date(d: &toml::value::Datetime) -> Option<NaiveDate> {
     let date = d.date?;
     NaiveDate::from_ymd_opt(
         i32::from(date.year),
@@ -157,7 +151,7 @@ fn date(d: &toml::value::Datetime) -> Option<NaiveDate> {
 }
 
 /// Splits `+++\nfront\n+++\nbody`; the front matter's first line is line 2 of the file.
-fn split_front(file: &str, text: &str) -> Result<(String, String), ContentError> {
+pub(super) fn split_front(file: &str, text: &str) -> Result<(String, String), ContentError> {
     let rest = text
         .strip_prefix("+++\n")
         .or_else(|| text.strip_prefix("+++\r\n"))
@@ -176,7 +170,7 @@ fn split_front(file: &str, text: &str) -> Result<(String, String), ContentError>
 }
 
 /// Re-bases a front-matter error onto the file's own line numbers.
-fn shift(mut e: ContentError) -> ContentError {
+pub(super) fn shift(mut e: ContentError) -> ContentError {
     e.line += 1;
     e
 }
@@ -231,6 +225,9 @@ fn load_article(file: &str, text: &str) -> Result<Article, ContentError> {
             format!("{t:?} must be lowercase letters, digits and dashes"),
         ));
     }
+    if front.sources.iter().any(|s| s.trim().is_empty()) {
+        return Err(at("sources", "a source must not be empty".into()));
+    }
     let published = date(&front.published)
         .ok_or_else(|| at("published", "must be a date like 2026-11-21".into()))?;
     let updated = match &front.updated {
@@ -254,6 +251,7 @@ fn load_article(file: &str, text: &str) -> Result<Article, ContentError> {
         body_markdown: body,
         audience: front.audience,
         tags: front.tags,
+        sources: front.sources.iter().map(|s| s.trim().to_string()).collect(),
         published_at: published,
         updated_at: updated,
         file: file.to_string(),
@@ -319,19 +317,6 @@ fn load_places(
         });
     }
     Ok(out)
-}
-
-fn load_privacy(file: &str, text: &str) -> Result<PrivacyPage, ContentError> {
-    let (front_text, body) = split_front(file, text)?;
-    let front: PrivacyFront = parse_toml(file, &front_text).map_err(shift)?;
-    let updated =
-        date(&front.updated).ok_or_else(|| error(file, 2, "updated", "must be a date"))?;
-    Ok(PrivacyPage {
-        title: front.title,
-        updated_at: updated,
-        body_html: to_safe_html(&body),
-        body_markdown: body,
-    })
 }
 
 fn files_with(dir: &Path, ext: &str) -> Vec<String> {
@@ -409,8 +394,8 @@ pub fn load(
         }
     }
 
-    match std::fs::read_to_string(dir.join("privacy.md")) {
-        Ok(text) => match load_privacy("privacy.md", &text) {
+    match std::fs::read_to_string(dir.join(privacy::FILE)) {
+        Ok(text) => match privacy::parse(privacy::FILE, &text) {
             Ok(p) => cat.privacy = Some(p),
             Err(e) => {
                 errors.push(e);

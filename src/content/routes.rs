@@ -8,7 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use validator::Validate;
 
-use super::catalogue::{AUDIENCES, Article, KINDS, PrivacyPage, SafePlace};
+use super::catalogue::{AUDIENCES, Article, KINDS, SafePlace};
+use super::privacy::{PrivacyPage, privacy_for};
 use crate::directory::search::{DEFAULT_RADIUS_KM, Origin};
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::extract::ValidatedQuery;
@@ -218,15 +219,13 @@ async fn list_safe_places(
     )))
 }
 
-/// What we keep, in plain words.
+/// What we keep, when a youth worker would have to share something, and how to complain,
+/// in plain words. Every number in it is this instance's setting (how long things are
+/// kept, response times, escalation).
 #[utoipa::path(get, path = "/v1/privacy", tag = "content",
     responses((status = 200, body = PrivacyPage), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn get_privacy(State(state): State<AppState>) -> ApiResult<Json<PrivacyPage>> {
-    state
-        .catalogue
-        .load()
-        .privacy
-        .clone()
+    privacy_for(&state.catalogue.load(), &state.settings)
         .map(Json)
         .ok_or_else(|| ApiError::NotFound("there is no privacy page in content/".into()))
 }
