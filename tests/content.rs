@@ -35,6 +35,7 @@ async fn articles_are_listed_filtered_and_served_in_full() {
                 "body_html",
                 "audience",
                 "tags",
+                "sources",
                 "published_at",
                 "updated_at",
             ] {
@@ -298,4 +299,395 @@ async fn public_answers_are_compressed_on_request() {
         );
     })
     .await;
+}
+
+/// Every `.md` and `.toml` file under `content/` (not the reference data), with its path
+/// relative to `content/`.
+fn content_files(root: &std::path::Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                if !path.ends_with("data") {
+                    stack.push(path);
+                }
+                continue;
+            }
+            if path.extension().is_some_and(|x| x == "md" || x == "toml") {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.push((rel, std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// An article file's front matter (parsed) and body.
+fn article_parts(text: &str) -> (toml::Table, String) {
+    let rest = text.strip_prefix("+++\n").expect("front matter");
+    let end = rest.find("\n+++").expect("end of front matter");
+    let front: toml::Table = rest[..=end].parse().expect("front matter TOML");
+    (front, rest[end + 4..].to_string())
+}
+
+fn strings(v: Option<&toml::Value>) -> Vec<String> {
+    v.and_then(toml::Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Parenthesised text in a Markdown body, except link targets (`[text](url)`).
+fn parentheticals(body: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(open) = body[from..].find('(').map(|i| from + i) {
+        let Some(close) = body[open..].find(')').map(|i| open + i) else {
+            break;
+        };
+        if !body[..open].ends_with(']') {
+            out.push(&body[open + 1..close]);
+        }
+        from = open + 1;
+    }
+    out
+}
+
+#[tokio::test]
+async fn articles_keep_their_sources_apart_and_young_peoples_carry_no_money_figures() {
+    let facts = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/FACTS.md"),
+    )
+    .unwrap();
+    // What a source note looks like: the sources FACTS.md names (its last column), the
+    // ones articles list in their front matter, and the words such notes use.
+    let mut sources: Vec<String> = facts
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.matches('|').count() == 4)
+        .filter_map(|l| l.trim_end_matches('|').rsplit('|').next())
+        .flat_map(|cell| cell.split(';'))
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| s.len() > 3 && s != "source" && !s.starts_with('-'))
+        .collect();
+    let articles: Vec<(String, String)> = content_files(&common::shipped_content())
+        .into_iter()
+        .filter(|(rel, _)| rel.starts_with("articles/"))
+        .collect();
+    for (_, text) in &articles {
+        let (front, _) = article_parts(text);
+        sources.extend(
+            strings(front.get("sources"))
+                .iter()
+                .map(|s| s.to_lowercase()),
+        );
+    }
+    sources.extend(
+        [
+            "publication",
+            "press release",
+            "blog",
+            "decision",
+            "'s page",
+            "news pages",
+            "local press",
+            "toolkit",
+        ]
+        .map(str::to_string),
+    );
+    assert!(
+        sources.iter().any(|s| s == "mopac publication"),
+        "{sources:?}"
+    );
+    let mut with_sources = 0;
+    for (rel, text) in &articles {
+        let (front, body) = article_parts(text);
+        for note in parentheticals(&body) {
+            let lower = note.to_lowercase();
+            assert!(
+                !sources.iter().any(|s| lower.contains(s.as_str())),
+                "{rel}: ({note}) is a source note: put it in the front matter's sources"
+            );
+        }
+        if !strings(front.get("sources")).is_empty() {
+            with_sources += 1;
+        }
+        let audience = strings(front.get("audience"));
+        if audience.iter().any(|a| a == "young-people") {
+            for (i, line) in body.lines().enumerate() {
+                assert!(
+                    !line.contains('£'),
+                    "{rel}: a money figure in an article for young people, body line {}: {line}",
+                    i + 1
+                );
+            }
+        }
+    }
+    assert!(
+        with_sources >= 8,
+        "sources moved to front matter ({with_sources})"
+    );
+
+    // Served apart from the text.
+    with_app(&[], |app| async move {
+        let a = app
+            .get_json("/v1/articles/getting-out-of-a-gang-or-being-exploited")
+            .await;
+        let sources: Vec<&str> = a["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        assert!(sources.contains(&"MOPAC publication"), "{sources:?}");
+        let body = a["body_markdown"].as_str().unwrap();
+        assert!(!body.contains("MOPAC publication"));
+        let spec = app.get_json("/openapi.json").await;
+        assert!(
+            spec["components"]["schemas"]["Article"]["properties"]["sources"].is_object(),
+            "sources is in the OpenAPI schema"
+        );
+        let private = app
+            .get_json("/v1/articles/keeping-this-private-on-your-phone")
+            .await;
+        let text = private["body_markdown"].as_str().unwrap().to_lowercase();
+        for said in [
+            "receipt code",
+            "camera roll",
+            "notes app",
+            "in the app",
+            "when it is safe",
+            "no to leaving a message",
+            "notifications",
+            "browser",
+            "withdraw",
+            "erases",
+        ] {
+            assert!(text.contains(said), "the privacy article says {said:?}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn no_stigmatising_label_anywhere_in_content() {
+    let files = content_files(&common::shipped_content());
+    assert!(files.len() > 20);
+    for (rel, text) in &files {
+        let lower = text.to_lowercase();
+        for phrase in [
+            "teachable moment",
+            "at-risk",
+            "at risk pupils",
+            "pupils at risk",
+            "pupils who may be at risk",
+        ] {
+            assert!(!lower.contains(phrase), "{rel} says {phrase:?}");
+        }
+        // "Gang exit" only as the past scheme's proper name, London Gang Exit. The
+        // referral needs' slugs are API identifiers kept for the app (content/referrals).
+        let forms: &[&str] = if rel.starts_with("referrals/") {
+            &["gang exit"]
+        } else {
+            &["gang exit", "gang-exit"]
+        };
+        for form in forms {
+            for (at, _) in lower.match_indices(form) {
+                let before = &lower[..at];
+                assert!(
+                    before.ends_with("london ") || before.ends_with("london-"),
+                    "{rel}: {:?} uses \"gang exit\" as a label",
+                    &lower[lower.floor_char_boundary(at.saturating_sub(30))
+                        ..lower.ceil_char_boundary(at + 40)]
+                );
+            }
+        }
+    }
+}
+
+/// What in `content_dir`'s organisation files (and `programmes.toml`, when there)
+/// contradicts docs/FACTS.md about who a service is for; one line per problem.
+fn age_contradictions(content_dir: &std::path::Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    let programmes: Vec<toml::Table> = std::fs::read_to_string(content_dir.join("programmes.toml"))
+        .ok()
+        .map(|t| t.parse::<toml::Table>().unwrap())
+        .and_then(|t| t.get("programme").and_then(|p| p.as_array()).cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| p.as_table().cloned())
+        .collect();
+    let ended: Vec<&str> = programmes
+        .iter()
+        .filter(|p| p.get("active").and_then(toml::Value::as_bool) == Some(false))
+        .filter_map(|p| p.get("slug").and_then(toml::Value::as_str))
+        .collect();
+    for p in &programmes {
+        let slug = p["slug"].as_str().unwrap();
+        let text = format!(
+            "{} {}",
+            p["summary"].as_str().unwrap_or_default(),
+            p.get("description")
+                .and_then(toml::Value::as_str)
+                .unwrap_or_default()
+        )
+        .to_lowercase();
+        if slug == "london-violence-exploitation-support-service" {
+            if !text.contains("up to 25") && !text.contains("up to the age of 25") {
+                problems.push(format!("programme {slug}: does not say it is for up to 25"));
+            }
+            if text.contains("16 to 24") && !text.contains("london gang exit's") {
+                problems.push(format!("programme {slug}: gives London Gang Exit's ages"));
+            }
+        }
+        if slug == "london-gang-exit" && !ended.contains(&slug) {
+            problems.push(format!(
+                "programme {slug}: ended in June 2024 but is active"
+            ));
+        }
+    }
+    let orgs = content_dir.join("organisations");
+    let mut files: Vec<_> = std::fs::read_dir(&orgs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    for path in files {
+        let org: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+        let file = path.file_name().unwrap().to_string_lossy().to_string();
+        let services = org
+            .get("services")
+            .and_then(toml::Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for s in services {
+            let s = s.as_table().unwrap();
+            let slug = s["slug"].as_str().unwrap();
+            let at = format!("{file}: service {slug}");
+            let min = s.get("min_age").and_then(toml::Value::as_integer);
+            let max = s.get("max_age").and_then(toml::Value::as_integer);
+            let programmes = strings(s.get("programmes"));
+            let text = ["summary", "description", "how_to_access"]
+                .iter()
+                .filter_map(|f| s.get(*f).and_then(toml::Value::as_str))
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase();
+            let self_referral = s
+                .get("accepts_self_referral")
+                .and_then(toml::Value::as_bool);
+            if let Some(p) = programmes.iter().find(|p| ended.contains(&p.as_str())) {
+                problems.push(format!("{at}: belongs to {p}, which has ended"));
+            }
+            if s["name"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("safer schools")
+            {
+                problems.push(format!("{at}: Safer Schools Officers ended in May 2025"));
+            }
+            if programmes
+                .iter()
+                .any(|p| p == "london-violence-exploitation-support-service")
+            {
+                // VESS: children and young people up to 25; self-referral not confirmed.
+                if max != Some(25) {
+                    problems.push(format!("{at}: max_age {max:?}, but VESS supports up to 25"));
+                }
+                if min != Some(10) {
+                    problems.push(format!(
+                        "{at}: min_age {min:?}, but VESS has no lower age: it should cover the app's 10"
+                    ));
+                }
+                if self_referral == Some(true) {
+                    problems.push(format!(
+                        "{at}: accepts_self_referral = true, but VESS self-referral is not confirmed"
+                    ));
+                }
+                for claim in [
+                    "ask for help yourself",
+                    "refer yourself",
+                    "refer themselves",
+                    "self-refer",
+                    "16 to 24",
+                    "16-24",
+                    "16–24",
+                ] {
+                    if text.contains(claim) {
+                        problems.push(format!("{at}: says {claim:?}"));
+                    }
+                }
+            }
+            // Young Londoners Fund projects whose text gives the fund's 10 to 21.
+            if programmes.iter().any(|p| p == "young-londoners-fund") && text.contains("10 to 21") {
+                let (lo, hi) = (min.unwrap_or(0), max.unwrap_or(99));
+                if lo < 10 || hi > 21 {
+                    problems.push(format!(
+                        "{at}: ages {lo} to {hi} go outside the fund's 10 to 21"
+                    ));
+                }
+            }
+            // Hospital youth workers: young people aged about 11 to 25.
+            if programmes.iter().any(|p| p == "hospital-youth-work") {
+                let (lo, hi) = (min.unwrap_or(0), max.unwrap_or(99));
+                if lo < 11 || hi > 25 {
+                    problems.push(format!(
+                        "{at}: ages {lo} to {hi}, but the facts say 11 to 25"
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
+#[tokio::test]
+async fn no_service_ages_contradict_the_facts() {
+    let problems = age_contradictions(&common::shipped_content());
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    // The check catches the exploitation service as it was listed before (London Gang
+    // Exit's 2016 terms): max_age 24, min_age 16, "you can ask for help yourself".
+    let old = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(old.path().join("organisations")).unwrap();
+    std::fs::write(
+        old.path().join("organisations/safer-london.toml"),
+        r#"slug = "safer-london"
+name = "Safer London"
+
+[[services]]
+slug = "london-violence-exploitation-support"
+name = "London Violence & Exploitation Support Service"
+summary = "Support for young people who want to get out of a gang."
+description = "Under London Gang Exit, young people aged 16 to 24 got help."
+programmes = ["london-violence-exploitation-support-service"]
+categories = ["exploitation-support"]
+min_age = 16
+max_age = 24
+accepts_self_referral = true
+how_to_access = "You can ask for help yourself."
+"#,
+    )
+    .unwrap();
+    let problems = age_contradictions(old.path()).join("\n");
+    for caught in [
+        "max_age Some(24)",
+        "min_age Some(16)",
+        "accepts_self_referral = true",
+        "\"ask for help yourself\"",
+        "\"16 to 24\"",
+    ] {
+        assert!(problems.contains(caught), "{caught} in:\n{problems}");
+    }
 }
