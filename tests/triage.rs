@@ -34,6 +34,8 @@ fn shipped() -> ReferralRules {
 
 struct Labelled {
     line: usize,
+    /// The `#batch NAME` the message is under ("first" before any).
+    batch: String,
     urgent: bool,
     category: String,
     message: String,
@@ -43,7 +45,12 @@ fn corpus() -> Vec<Labelled> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/triage/messages.tsv");
     let text = std::fs::read_to_string(&path).expect("read the corpus");
     let mut out = Vec::new();
+    let mut batch = "first".to_string();
     for (i, line) in text.lines().enumerate() {
+        if let Some(name) = line.strip_prefix("#batch ") {
+            batch = name.trim().to_string();
+            continue;
+        }
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
@@ -56,6 +63,7 @@ fn corpus() -> Vec<Labelled> {
         };
         out.push(Labelled {
             line: i + 1,
+            batch: batch.clone(),
             urgent,
             category: cols[1].to_string(),
             message: cols[2].to_string(),
@@ -85,11 +93,21 @@ fn corpus_recall_and_false_alarms() {
     let mut false_alarms = Vec::new();
     // category → (messages, triaged urgent)
     let mut by_category: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    // batch → (urgent, urgent caught, routine, routine flagged)
+    let mut by_batch: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
     for m in &corpus {
         let t = rules.triage(&m.message, &[]);
         let entry = by_category.entry(m.category.as_str()).or_default();
         entry.0 += 1;
         entry.1 += usize::from(t.urgent);
+        let b = by_batch.entry(m.batch.as_str()).or_default();
+        if m.urgent {
+            b[0] += 1;
+            b[1] += usize::from(t.urgent);
+        } else {
+            b[2] += 1;
+            b[3] += usize::from(t.urgent);
+        }
         if m.urgent && !t.urgent {
             misses.push(m);
         }
@@ -114,19 +132,31 @@ fn corpus_recall_and_false_alarms() {
         false_alarm_rate * 100.0,
         false_alarms.len()
     );
+    println!("by batch:");
+    for (name, [u, caught, r, flagged]) in &by_batch {
+        println!(
+            "  {name:<10} recall {:.1} % ({caught}/{u}), false alarms {:.1} % ({flagged}/{r})",
+            100.0 * *caught as f64 / *u as f64,
+            100.0 * *flagged as f64 / *r as f64
+        );
+    }
     println!("by category (messages, triaged urgent):");
     for (c, (n, u)) in &by_category {
         println!("  {c:<14} {n:>4} {u:>4}");
     }
     println!("misses ({}):", misses.len());
     for m in &misses {
-        println!("  line {} [{}] {}", m.line, m.category, m.message);
+        println!(
+            "  line {} [{}, {}] {}",
+            m.line, m.batch, m.category, m.message
+        );
     }
     println!("false alarms ({}):", false_alarms.len());
     for (m, matched) in &false_alarms {
         println!(
-            "  line {} [{}] {}  <- {}",
+            "  line {} [{}, {}] {}  <- {}",
             m.line,
+            m.batch,
             m.category,
             m.message,
             matched.join(", ")
