@@ -6,6 +6,7 @@ mod m20261121_000002_referrals;
 mod m20261121_000003_outbox;
 mod m20261121_000004_sync;
 mod m20261121_000005_category_source;
+mod m20261202_000006_young_person;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_outbox::Migration),
             Box::new(m20261121_000004_sync::Migration),
             Box::new(m20261121_000005_category_source::Migration),
+            Box::new(m20261202_000006_young_person::Migration),
         ]
     }
 }

@@ -23,6 +23,7 @@ const DUMMY_RECEIPT: &str = "00000000000000000000";
 pub struct Keys {
     seal: [u8; 32],
     receipt: [u8; 32],
+    idempotency: [u8; 32],
 }
 
 /// Where the master key came from, for a startup log line.
@@ -46,6 +47,7 @@ impl Keys {
         Self {
             seal: hmac_sha256(master, b"signpost seal v1"),
             receipt: hmac_sha256(master, b"signpost receipt v1"),
+            idempotency: hmac_sha256(master, b"signpost idempotency v1"),
         }
     }
 
@@ -71,37 +73,49 @@ impl Keys {
     /// collide in practice). `aad` binds the ciphertext to its context, e.g. a row id and
     /// column, so a sealed value cannot be moved to another row.
     pub fn seal(&self, plaintext: &str, aad: &[u8]) -> String {
-        let mut nonce = [0u8; NONCE_LEN];
-        fill_random(&mut nonce);
-        let cipher = XChaCha20Poly1305::new((&self.seal).into());
-        let payload = Payload {
-            msg: plaintext.as_bytes(),
-            aad,
-        };
-        // Encryption fails only for messages over ~256 GiB.
-        let ct = cipher
-            .encrypt(&XNonce::from(nonce), payload)
-            .unwrap_or_else(|_| unrecoverable("XChaCha20-Poly1305 encryption failed"));
-        let mut blob = Vec::with_capacity(NONCE_LEN + ct.len());
-        blob.extend_from_slice(&nonce);
-        blob.extend_from_slice(&ct);
-        format!("{PREFIX}{}", STANDARD.encode(blob))
+        seal_with(&self.seal, plaintext, aad)
     }
 
     pub fn open(&self, sealed: &str, aad: &[u8]) -> Result<String, SealError> {
-        let b64 = sealed.strip_prefix(PREFIX).ok_or(SealError::Format)?;
-        let blob = STANDARD.decode(b64).map_err(|_| SealError::Format)?;
-        if blob.len() < NONCE_LEN + TAG_LEN {
-            return Err(SealError::Format);
-        }
-        let (nonce, ct) = blob.split_at(NONCE_LEN);
-        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| SealError::Format)?;
-        let cipher = XChaCha20Poly1305::new((&self.seal).into());
-        let pt = cipher
-            .decrypt(&XNonce::from(nonce), Payload { msg: ct, aad })
-            .map_err(|_| SealError::Decrypt)?;
-        // Authentic but not UTF-8 can only mean it was not sealed by `seal`.
-        String::from_utf8(pt).map_err(|_| SealError::Format)
+        open_with(&self.seal, sealed, aad)
+    }
+
+    /// Where a stored answer for `key` in `scope` is found: a keyed hash, so the table
+    /// never holds the key itself.
+    pub fn idempotency_lookup(&self, scope: &str, key: &str) -> String {
+        hex_encode(&hmac_sha256(
+            &self.idempotency,
+            format!("lookup\0{scope}\0{key}").as_bytes(),
+        ))
+    }
+
+    /// Seals a stored answer under a key derived from the idempotency key. The server
+    /// never keeps that key, so it cannot open the answer (which may hold a receipt)
+    /// unless the client sends the same key again.
+    pub fn idempotency_seal(&self, scope: &str, key: &str, plaintext: &str) -> String {
+        let k = self.idempotency_seal_key(scope, key);
+        seal_with(
+            &k,
+            plaintext,
+            self.idempotency_lookup(scope, key).as_bytes(),
+        )
+    }
+
+    pub fn idempotency_open(
+        &self,
+        scope: &str,
+        key: &str,
+        sealed: &str,
+    ) -> Result<String, SealError> {
+        let k = self.idempotency_seal_key(scope, key);
+        open_with(&k, sealed, self.idempotency_lookup(scope, key).as_bytes())
+    }
+
+    fn idempotency_seal_key(&self, scope: &str, key: &str) -> [u8; 32] {
+        hmac_sha256(
+            &self.idempotency,
+            format!("seal\0{scope}\0{key}").as_bytes(),
+        )
     }
 
     /// Keyed, so a stolen database alone cannot be used to test guessed receipts.
@@ -123,6 +137,43 @@ impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Keys(redacted)")
     }
+}
+
+/// XChaCha20-Poly1305 with a fresh random nonce (192 bits, so random nonces never
+/// collide in practice). `aad` binds the ciphertext to its context, e.g. a row id and
+/// column, so a sealed value cannot be moved to another row.
+fn seal_with(key: &[u8; 32], plaintext: &str, aad: &[u8]) -> String {
+    let mut nonce = [0u8; NONCE_LEN];
+    fill_random(&mut nonce);
+    let cipher = XChaCha20Poly1305::new(key.into());
+    let payload = Payload {
+        msg: plaintext.as_bytes(),
+        aad,
+    };
+    // Encryption fails only for messages over ~256 GiB.
+    let ct = cipher
+        .encrypt(&XNonce::from(nonce), payload)
+        .unwrap_or_else(|_| unrecoverable("XChaCha20-Poly1305 encryption failed"));
+    let mut blob = Vec::with_capacity(NONCE_LEN + ct.len());
+    blob.extend_from_slice(&nonce);
+    blob.extend_from_slice(&ct);
+    format!("{PREFIX}{}", STANDARD.encode(blob))
+}
+
+fn open_with(key: &[u8; 32], sealed: &str, aad: &[u8]) -> Result<String, SealError> {
+    let b64 = sealed.strip_prefix(PREFIX).ok_or(SealError::Format)?;
+    let blob = STANDARD.decode(b64).map_err(|_| SealError::Format)?;
+    if blob.len() < NONCE_LEN + TAG_LEN {
+        return Err(SealError::Format);
+    }
+    let (nonce, ct) = blob.split_at(NONCE_LEN);
+    let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| SealError::Format)?;
+    let cipher = XChaCha20Poly1305::new(key.into());
+    let pt = cipher
+        .decrypt(&XNonce::from(nonce), Payload { msg: ct, aad })
+        .map_err(|_| SealError::Decrypt)?;
+    // Authentic but not UTF-8 can only mean it was not sealed by `seal`.
+    String::from_utf8(pt).map_err(|_| SealError::Format)
 }
 
 fn parse_env_key(value: &str) -> Option<[u8; 32]> {
@@ -291,6 +342,36 @@ mod tests {
         assert_ne!(h, keys(2).receipt_hash(&r));
         assert_ne!(h, keys(1).receipt_hash(&Receipt::generate()));
         assert_eq!(keys(1).dummy_receipt_hash().len(), 64);
+    }
+
+    #[test]
+    fn idempotent_answers_open_only_with_the_same_key_and_scope() {
+        let k = keys(7);
+        let sealed = k.idempotency_seal("referral", "key-1", "the answer");
+        assert_eq!(
+            k.idempotency_open("referral", "key-1", &sealed).unwrap(),
+            "the answer"
+        );
+        assert!(k.idempotency_open("referral", "key-2", &sealed).is_err());
+        assert!(k.idempotency_open("message:x", "key-1", &sealed).is_err());
+        // The ordinary seal key cannot open it either.
+        assert!(
+            k.open(
+                &sealed,
+                k.idempotency_lookup("referral", "key-1").as_bytes()
+            )
+            .is_err()
+        );
+        assert!(
+            keys(8)
+                .idempotency_open("referral", "key-1", &sealed)
+                .is_err()
+        );
+        // Lookups are keyed and scoped, and never contain the key.
+        let a = k.idempotency_lookup("referral", "key-1");
+        assert_ne!(a, k.idempotency_lookup("message:x", "key-1"));
+        assert_ne!(a, keys(8).idempotency_lookup("referral", "key-1"));
+        assert!(!a.contains("key-1"));
     }
 
     #[test]

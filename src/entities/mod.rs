@@ -3,6 +3,7 @@
 pub mod borough;
 pub mod category;
 pub mod directory_revision;
+pub mod idempotency_key;
 pub mod location;
 pub mod opening_hours;
 pub mod organisation;
@@ -15,6 +16,7 @@ pub mod service;
 pub mod service_borough;
 pub mod service_category;
 pub mod service_programme;
+pub mod service_report;
 pub mod sync_item;
 pub mod webhook_endpoint;
 pub mod worker;

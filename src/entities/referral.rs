@@ -35,6 +35,8 @@ pub struct Model {
     pub reminded_at: Option<DateTimeUtc>,
     /// When the retention purge erased it.
     pub purged_at: Option<DateTimeUtc>,
+    /// When the young person last opened their thread (the time only).
+    pub young_person_seen_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
