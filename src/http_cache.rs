@@ -64,7 +64,7 @@ fn set_cache_headers(headers: &mut HeaderMap, etag: &HeaderValue, max_age: u32) 
 }
 
 /// `If-None-Match` may list several tags, weak or strong, or `*`.
-fn matches_etag(if_none_match: &HeaderValue, etag: &HeaderValue) -> bool {
+pub fn matches_etag(if_none_match: &HeaderValue, etag: &HeaderValue) -> bool {
     let Ok(list) = if_none_match.to_str() else {
         return false;
     };

@@ -11,6 +11,7 @@
 //! - `/v1/referrals`, `/v1/referrals/needs`, `/v1/referrals/self…` → [`referrals`]
 //! - `/v1/auth/…`, `/v1/inbox…` → [`workers`]
 //! - `/v1/admin/webhooks…`, `/v1/admin/notifications…` → [`notify`]
+//! - `/v1/services/{id}/reports`, `/v1/admin/reports…` (wrong listings) → [`reports`]
 //! - `/healthz`, `/readyz`, `/metrics`, `/v1/about`, `/openapi.json`, `/docs` → [`ops`]
 pub mod clock;
 pub mod content;
@@ -29,6 +30,7 @@ pub mod notify;
 pub mod ops;
 pub mod paging;
 pub mod referrals;
+pub mod reports;
 pub mod settings;
 pub mod state;
 pub mod sync;
@@ -100,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .merge(referrals::routes::private_router())
         .merge(workers::routes::router())
         .merge(notify::admin::router())
+        .merge(reports::routes::router())
         .layer(middleware::from_fn(http_cache::no_store));
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(public)
@@ -166,7 +169,8 @@ pub async fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<AppStat
     }
     let guards = referrals::Guards::new(&settings);
     let mut snapshot = snapshot;
-    if let Some(revision) = sync::record(&db, &snapshot, &catalogue).await? {
+    let offline = sync::Offline::new(&snapshot, &catalogue, &rules, &gazetteer, &settings);
+    if let Some(revision) = sync::record(&db, &offline).await? {
         snapshot.revision = revision;
     }
     Ok(AppState {
@@ -319,9 +323,7 @@ pub async fn sync_content(state: &AppState) -> anyhow::Result<content::SyncRepor
     .await?;
     report.errors.extend(reload_catalogue(state));
     state.reload_directory().await?;
-    if let Some(revision) =
-        sync::record(&state.db, &state.directory.load(), &state.catalogue.load()).await?
-    {
+    if let Some(revision) = sync::record_current(state).await? {
         report.revision = revision;
         state.reload_directory().await?;
     }
@@ -332,10 +334,7 @@ pub async fn sync_content(state: &AppState) -> anyhow::Result<content::SyncRepor
 /// snapshot and record what changed for offline sync.
 pub async fn record_changes(state: &AppState) -> anyhow::Result<()> {
     state.reload_directory().await?;
-    if sync::record(&state.db, &state.directory.load(), &state.catalogue.load())
-        .await?
-        .is_some()
-    {
+    if sync::record_current(state).await?.is_some() {
         state.reload_directory().await?;
     }
     Ok(())
@@ -345,8 +344,27 @@ pub async fn record_changes(state: &AppState) -> anyhow::Result<()> {
 async fn scheduler_loop(state: AppState) {
     let mut tick = tokio::time::interval(state.settings.scheduler_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The duty-team alarm is logged when it starts (including at start-up) and when it
+    // clears, not on every pass.
+    let mut last_alarm: Option<Option<String>> = None;
     loop {
         tick.tick().await;
+        if let Ok(duty) = referrals::staffing::duty_team_status(&state).await {
+            let alarm = duty.alarm();
+            if last_alarm.as_ref() != Some(&alarm) {
+                match &alarm {
+                    Some(a) => tracing::error!(
+                        alarm = %a,
+                        "nobody is on duty: add a youth worker with `signpost workers add`"
+                    ),
+                    None if last_alarm.is_some() => {
+                        tracing::info!("the duty team has an active youth worker again")
+                    }
+                    None => {}
+                }
+                last_alarm = Some(alarm);
+            }
+        }
         match notify::escalation::run_once(&state).await {
             Ok(done) if done.escalated + done.reminded > 0 => {
                 tracing::info!(

@@ -35,6 +35,11 @@ pub struct Settings {
     pub referrals_per_client_per_hour: u32,
     /// `SIGNPOST_REFERRALS_PER_MINUTE`: ceiling on new referrals per minute, all clients.
     pub referrals_global_per_minute: u32,
+    /// `SIGNPOST_REPORTS_PER_CLIENT_HOUR`: reports of wrong listings one client may send
+    /// per hour.
+    pub reports_per_client_per_hour: u32,
+    /// `SIGNPOST_REPORTS_PER_MINUTE`: ceiling on reports of wrong listings, all clients.
+    pub reports_global_per_minute: u32,
     /// `SIGNPOST_MESSAGES_PER_DAY`: messages a young person may send on one referral a day.
     pub messages_per_day: u32,
     /// `SIGNPOST_SESSION_HOURS`: how long a youth worker's login lasts.
@@ -126,6 +131,8 @@ impl Settings {
                 "10",
             )?,
             referrals_global_per_minute: parse(&lookup, "SIGNPOST_REFERRALS_PER_MINUTE", "600")?,
+            reports_per_client_per_hour: parse(&lookup, "SIGNPOST_REPORTS_PER_CLIENT_HOUR", "5")?,
+            reports_global_per_minute: parse(&lookup, "SIGNPOST_REPORTS_PER_MINUTE", "120")?,
             messages_per_day: parse(&lookup, "SIGNPOST_MESSAGES_PER_DAY", "30")?,
             session_hours: parse(&lookup, "SIGNPOST_SESSION_HOURS", "12")?,
             outbox_worker: parse(&lookup, "SIGNPOST_OUTBOX_WORKER", "true")?,

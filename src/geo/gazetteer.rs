@@ -210,6 +210,32 @@ impl Gazetteer {
         })
     }
 
+    /// Every postcode district that `outcode` answers (mostly in London), in outward-code
+    /// order: what the app needs to place an outward code without a connection.
+    pub fn london_districts(&self) -> Vec<Place> {
+        let mut codes: Vec<&String> = self
+            .districts
+            .iter()
+            .filter(|(_, d)| d.london_share >= 0.25)
+            .map(|(code, _)| code)
+            .collect();
+        codes.sort();
+        codes
+            .into_iter()
+            .filter_map(|code| {
+                let d = self.districts.get(code)?;
+                Some(Place {
+                    postcode: None,
+                    outcode: code.clone(),
+                    lat: round5(d.lat),
+                    lon: round5(d.lon),
+                    precision: Precision::District,
+                    borough: self.boroughs.get(usize::from(d.borough))?.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// Resolves what someone typed: a full postcode exactly, an outward code to its
     /// London centroid.
     pub fn resolve(&self, raw: &str) -> Result<Place, LookupError> {

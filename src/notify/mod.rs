@@ -14,4 +14,6 @@ pub struct Metrics {
     pub delivered: AtomicU64,
     pub failed: AtomicU64,
     pub dead: AtomicU64,
+    /// Referrals made while the duty team had no active youth worker: nobody to read them.
+    pub unread_by_anyone: AtomicU64,
 }

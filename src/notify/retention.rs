@@ -1,6 +1,7 @@
 //! Retention: closed and withdrawn referrals are erased a set time after they end. What
 //! the young person wrote, the thread and the notifications go; a content-free row stays
-//! for statistics, and each purge is an audit event. Expired logins go too.
+//! for statistics, and each purge is an audit event. Expired logins, kept answers for
+//! retried requests (after 24 hours) and resolved reports of wrong listings go too.
 use chrono::Duration;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter,
@@ -8,13 +9,18 @@ use sea_orm::{
 };
 
 use crate::entities::{outbox, referral, referral_message, worker_session};
-use crate::referrals::service;
+use crate::referrals::{idempotency, service};
+use crate::reports;
 use crate::state::AppState;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Purged {
     pub referrals: usize,
     pub sessions: u64,
+    /// Kept answers for `Idempotency-Key` retries, after 24 hours.
+    pub idempotent_answers: u64,
+    /// Resolved reports of wrong listings, after the retention period.
+    pub reports: u64,
 }
 
 pub async fn purge(state: &AppState) -> Result<Purged, sea_orm::DbErr> {
@@ -48,6 +54,7 @@ pub async fn purge(state: &AppState) -> Result<Purged, sea_orm::DbErr> {
             .filter(outbox::Column::ReferralId.eq(r.id))
             .exec(&txn)
             .await?;
+        idempotency::forget_referral(&txn, r.id).await?;
         let id = r.id;
         let mut am: referral::ActiveModel = r.clone().into();
         am.receipt_hash = Set(None);
@@ -75,6 +82,8 @@ pub async fn purge(state: &AppState) -> Result<Purged, sea_orm::DbErr> {
         .exec(&state.db)
         .await?
         .rows_affected;
+    done.idempotent_answers = idempotency::purge_expired(&state.db, now).await?;
+    done.reports = reports::purge_resolved(&state.db, cutoff).await?;
     state.guards.prune();
     Ok(done)
 }

@@ -80,17 +80,36 @@ async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// The database answers.
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    pub status: &'static str,
+    /// Active youth workers on the duty team, the front door for every referral no
+    /// other team can take.
+    pub duty_team_active_workers: u64,
+    /// Things that need a person now. Still ready: the directory and help lines must stay
+    /// up for young people even when nobody is on duty.
+    pub alarms: Vec<String>,
+}
+
+/// The database answers; alarms (such as an unstaffed duty team) are listed.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, body = Health), (status = 503, description = "Database unreachable")))]
-async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    match state.db.ping().await {
-        Ok(()) => Ok(Json(Health { status: "ready" })),
-        Err(err) => {
-            tracing::warn!(error = %err, "readiness check failed");
-            Err(ApiError::Unavailable)
-        }
+    responses((status = 200, body = Readiness), (status = 503, description = "Database unreachable")))]
+async fn readyz(State(state): State<AppState>) -> Result<Json<Readiness>, ApiError> {
+    if let Err(err) = state.db.ping().await {
+        tracing::warn!(error = %err, "readiness check failed");
+        return Err(ApiError::Unavailable);
     }
+    let duty = crate::referrals::staffing::duty_team_status(&state)
+        .await
+        .map_err(|err| {
+            tracing::warn!(error = %err, "readiness check failed");
+            ApiError::Unavailable
+        })?;
+    Ok(Json(Readiness {
+        status: "ready",
+        duty_team_active_workers: duty.active_workers,
+        alarms: duty.alarm().into_iter().collect(),
+    }))
 }
 
 /// Prometheus text exposition.
@@ -111,6 +130,12 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "# HELP signpost_notification_deliveries_total Delivery attempts by this process, by outcome.\n\
          # TYPE signpost_notification_deliveries_total counter\n",
     );
+    body.push_str(&format!(
+        "# HELP signpost_referrals_unread_by_anyone_total Referrals made while the duty team had no active youth worker.\n\
+         # TYPE signpost_referrals_unread_by_anyone_total counter\n\
+         signpost_referrals_unread_by_anyone_total {}\n",
+        m.unread_by_anyone.load(Ordering::Relaxed)
+    ));
     for (outcome, counter) in [
         ("delivered", &m.delivered),
         ("failed", &m.failed),
@@ -158,6 +183,7 @@ async fn gauges(state: &AppState) -> Result<String, sea_orm::DbErr> {
     let age = oldest.map_or(0.0, |t| {
         (state.clock.now() - t).num_milliseconds().max(0) as f64 / 1000.0
     });
+    let duty = crate::referrals::staffing::duty_team_status(state).await?;
     let buckets = referral::Entity::find()
         .select_only()
         .column(referral::Column::Urgency)
@@ -178,8 +204,12 @@ async fn gauges(state: &AppState) -> Result<String, sea_orm::DbErr> {
          # HELP signpost_outbox_oldest_undelivered_seconds Age of the oldest undelivered notification.\n\
          # TYPE signpost_outbox_oldest_undelivered_seconds gauge\n\
          signpost_outbox_oldest_undelivered_seconds {age}\n\
+         # HELP signpost_duty_team_active_workers Active youth workers on the duty team (0 is an alarm).\n\
+         # TYPE signpost_duty_team_active_workers gauge\n\
+         signpost_duty_team_active_workers {duty_workers}\n\
          # HELP signpost_referrals Referrals by urgency and status.\n\
-         # TYPE signpost_referrals gauge\n"
+         # TYPE signpost_referrals gauge\n",
+        duty_workers = duty.active_workers,
     );
     for b in buckets {
         out.push_str(&format!(

@@ -1,9 +1,11 @@
 //! Anonymous self-referrals: the young person's side.
 pub mod guard;
+pub mod idempotency;
 pub mod model;
 pub mod routes;
 pub mod rules;
 pub mod service;
+pub mod staffing;
 pub mod triage;
 
 use std::net::IpAddr;
@@ -18,6 +20,8 @@ pub struct Guards {
     pub referrals_per_client: Limiter<IpAddr>,
     pub referrals_global: Limiter<()>,
     pub login_failures: Limiter<IpAddr>,
+    pub reports_per_client: Limiter<IpAddr>,
+    pub reports_global: Limiter<()>,
 }
 
 impl Guards {
@@ -35,6 +39,14 @@ impl Guards {
                 Duration::from_secs(60),
             ),
             login_failures: Limiter::new(settings.login_failures_allowed, window),
+            reports_per_client: Limiter::new(
+                settings.reports_per_client_per_hour,
+                Duration::from_secs(3600),
+            ),
+            reports_global: Limiter::new(
+                settings.reports_global_per_minute,
+                Duration::from_secs(60),
+            ),
         }
     }
 
@@ -43,5 +55,7 @@ impl Guards {
         self.referrals_per_client.prune();
         self.referrals_global.prune();
         self.login_failures.prune();
+        self.reports_per_client.prune();
+        self.reports_global.prune();
     }
 }

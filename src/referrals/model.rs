@@ -79,7 +79,7 @@ fn contact_value_fits_method(c: &Contact) -> Result<(), ValidationError> {
 }
 
 /// `POST /v1/referrals`.
-#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, ToSchema)]
 pub struct NewReferral {
     /// 1–5 slugs from `GET /v1/referrals/needs`.
     #[validate(length(min = 1, max = 5, message = "choose between 1 and 5 needs"))]
@@ -103,7 +103,7 @@ pub struct NewReferral {
     pub website: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RoutedTo {
     pub slug: String,
     pub name: String,
@@ -120,7 +120,10 @@ pub struct ReferralReceipt {
     pub urgency: String,
     pub routed_to: RoutedTo,
     pub respond_within_hours: u32,
-    /// Crisis and help lines; crisis lines first when urgent.
+    /// Who will read the request and when, in plain words to show as it is.
+    pub what_happens_next: String,
+    /// Crisis and help lines: 999 first, then the lines that fit what was said, then
+    /// crisis lines first when urgent.
     pub help: Vec<HelpLine>,
 }
 
@@ -142,18 +145,37 @@ pub struct OwnReferral {
     pub status: String,
     pub urgency: String,
     pub created_at: DateTime<Utc>,
+    /// When anything in this answer last changed (a message, a status).
+    pub updated_at: DateTime<Utc>,
     pub routed_to: RoutedTo,
+    /// What was asked for, so the app can show it again on a new phone.
+    pub needs: Vec<NeedView>,
+    /// The opening message, as sent. Absent once erased.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub respond_within_hours: u32,
+    /// Where the request is now and what happens next, in plain words.
+    pub what_happens_next: String,
+    /// Youth-worker messages since the young person last opened the thread.
+    pub unread: u32,
     pub messages: Vec<ThreadMessage>,
     pub help: Vec<HelpLine>,
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+/// `POST /v1/referrals/self/receipt`: the new receipt. The old one stops working at once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewReceipt {
+    /// Shown once, never stored: it cannot be recovered.
+    pub receipt: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 pub struct NewMessage {
     #[validate(length(min = 1, max = 2000))]
     pub body: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NeedView {
     pub slug: String,
     pub name: String,

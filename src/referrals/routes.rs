@@ -5,21 +5,21 @@ use std::time::Duration;
 use axum::{
     Json,
     extract::{ConnectInfo, FromRequestParts, State},
-    http::{StatusCode, header, request::Parts},
+    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
+    response::{IntoResponse, Response},
 };
-use chrono::Duration as ChronoDuration;
-use sea_orm::TransactionTrait;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::guard::Verdict;
+use super::idempotency::{self, Answer, Claim, MaybeIdempotencyKey};
 use super::model::{
-    NeedView, NewMessage, NewReferral, OwnReferral, ReferralReceipt, RoutedTo, ThreadMessage,
+    NeedView, NewMessage, NewReceipt, NewReferral, OwnReferral, ReferralReceipt, ThreadMessage,
 };
-use super::service::{self, ROUTINE_RESPONSE_HOURS, URGENT, URGENT_RESPONSE_HOURS};
+use super::service;
 use crate::entities::referral;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::ValidatedJson;
-use crate::help;
+use crate::http_cache;
 use crate::state::AppState;
 
 /// The one answer for any receipt that does not open a referral.
@@ -33,6 +33,7 @@ pub fn private_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_referral))
         .routes(routes!(own_referral, withdraw_referral))
+        .routes(routes!(replace_receipt))
         .routes(routes!(send_message))
 }
 
@@ -104,23 +105,6 @@ impl FromRequestParts<AppState> for ByReceipt {
     }
 }
 
-fn routed_to(state: &AppState, r: &referral::Model) -> RoutedTo {
-    let dir = state.directory.load();
-    dir.organisations_by_id
-        .get(&r.organisation_id)
-        .map(|&i| &dir.organisations[i])
-        .map_or_else(
-            || RoutedTo {
-                slug: state.referral_rules.duty_team.clone(),
-                name: "Signpost".into(),
-            },
-            |o| RoutedTo {
-                slug: o.slug.clone(),
-                name: o.name.clone(),
-            },
-        )
-}
-
 /// The needs a referral can name.
 #[utoipa::path(get, path = "/v1/referrals/needs", tag = "referrals",
     responses((status = 200, body = Vec<NeedView>)))]
@@ -140,18 +124,32 @@ async fn list_needs(State(state): State<AppState>) -> Json<Vec<NeedView>> {
 }
 
 /// Ask for help without giving a name.
+///
+/// Send an `Idempotency-Key` (a fresh UUID per request): a retry with the same key within
+/// 24 hours answers the same referral and the same receipt, and makes nothing new.
 #[utoipa::path(post, path = "/v1/referrals", tag = "referrals",
     request_body = NewReferral,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters; a retry with the same key gets the same answer")),
     responses(
-        (status = 201, description = "Received. The receipt is shown once and cannot be recovered.", body = ReferralReceipt),
+        (status = 201, description = "Received. The receipt is shown once and cannot be recovered; a retry with the same Idempotency-Key answers it again, with `Idempotent-Replayed: true`.", body = ReferralReceipt),
+        (status = 409, description = "A request with the same Idempotency-Key is still being handled", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_referral(
     State(state): State<AppState>,
     ClientKey(ip): ClientKey,
+    MaybeIdempotencyKey(key): MaybeIdempotencyKey,
     ValidatedJson(input): ValidatedJson<NewReferral>,
-) -> ApiResult<(StatusCode, Json<ReferralReceipt>)> {
+) -> ApiResult<Response> {
+    let claim = key.map(|k| Claim::new("referral", k, &input));
+    // A retry on a weak signal is answered before any limit: it makes nothing new.
+    if let Some(claim) = &claim
+        && let Some(replay) =
+            idempotency::find(&state.db, &state.keys, claim, state.clock.now()).await?
+    {
+        return Ok(replay.into_response());
+    }
     if let Verdict::Refuse { retry_after } = state.guards.referrals_per_client.hit(&ip) {
         return Err(too_many(
             retry_after,
@@ -164,121 +162,114 @@ async fn create_referral(
             "We are very busy. Please try again shortly. If you are in danger now, call 999.",
         ));
     }
-    let created = service::create(&state, input).await?;
-    let urgent = created.referral.urgency == URGENT;
-    Ok((
-        StatusCode::CREATED,
-        Json(ReferralReceipt {
-            reference: created.referral.reference.clone(),
-            receipt: created.receipt.display(),
-            status: "received".into(),
-            urgency: created.referral.urgency.clone(),
-            routed_to: RoutedTo {
-                slug: created.organisation_slug,
-                name: created.organisation_name,
-            },
-            respond_within_hours: if urgent {
-                URGENT_RESPONSE_HOURS
-            } else {
-                ROUTINE_RESPONSE_HOURS
-            },
-            help: help::ordered(&state.catalogue.load().help, urgent),
-        }),
-    ))
+    Ok(match service::create(&state, input, claim).await? {
+        Answer::Fresh(answer) => (StatusCode::CREATED, Json(answer)).into_response(),
+        Answer::Replayed(replay) => replay.into_response(),
+    })
 }
 
 /// Your referral and its conversation.
+///
+/// Sends an `ETag`; ask again with `If-None-Match` and an unchanged thread answers 304
+/// with no body, which is cheap on a weak signal. Opening a thread with a reply in it
+/// records when you saw it (the time only), so your youth worker knows you read it.
 #[utoipa::path(get, path = "/v1/referrals/self", tag = "referrals",
     security(("receipt" = [])),
+    params(("If-None-Match" = Option<String>, Header, description = "The ETag of the answer you have")),
     responses(
-        (status = 200, body = OwnReferral),
+        (status = 200, body = OwnReferral, headers(("ETag" = String, description = "Changes whenever the answer does"))),
+        (status = 304, description = "Nothing has changed since the ETag you sent"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn own_referral(
     State(state): State<AppState>,
     ByReceipt(r): ByReceipt,
-) -> ApiResult<Json<OwnReferral>> {
-    let messages = service::thread_for_young_person(&state.db, &state.keys, &r).await?;
-    let urgent = r.urgency == URGENT;
-    Ok(Json(OwnReferral {
-        reference: r.reference.clone(),
-        status: r.status.clone(),
-        urgency: r.urgency.clone(),
-        created_at: r.created_at,
-        routed_to: routed_to(&state, &r),
-        messages,
-        help: help::ordered(&state.catalogue.load().help, urgent),
-    }))
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let view = service::own_view(&state, &r).await?;
+    let body = serde_json::to_vec(&view)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("serialising a referral: {e}")))?;
+    let etag = http_cache::etag_for(&body);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| http_cache::matches_etag(v, &etag))
+    {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    if view.unread > 0 {
+        service::mark_seen(&state.db, r.id, state.clock.now()).await?;
+    }
+    Ok((
+        StatusCode::OK,
+        [
+            (header::ETAG, etag),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// Replace your receipt, if someone else may have seen it.
+///
+/// Answers a new receipt, shown once. The old one stops working at once and gets the same
+/// 401 as any unknown receipt.
+#[utoipa::path(post, path = "/v1/referrals/self/receipt", tag = "referrals",
+    security(("receipt" = [])),
+    responses(
+        (status = 200, body = NewReceipt),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn replace_receipt(
+    State(state): State<AppState>,
+    ByReceipt(r): ByReceipt,
+) -> ApiResult<Json<NewReceipt>> {
+    match service::replace_receipt(&state, &r).await? {
+        Some(receipt) => Ok(Json(NewReceipt {
+            receipt: receipt.display(),
+        })),
+        // Replaced or withdrawn a moment ago by another request: this receipt is gone.
+        None => Err(ApiError::Unauthorized(BAD_RECEIPT.into())),
+    }
 }
 
 /// Write to your youth worker.
+///
+/// Send an `Idempotency-Key`: a retry with the same key answers the same message and
+/// adds nothing.
 #[utoipa::path(post, path = "/v1/referrals/self/messages", tag = "referrals",
     security(("receipt" = [])),
     request_body = NewMessage,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters; a retry with the same key gets the same answer")),
     responses(
         (status = 201, body = ThreadMessage),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The conversation is closed", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The conversation is closed, or a request with the same Idempotency-Key is still being handled", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many messages today", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn send_message(
     State(state): State<AppState>,
     ByReceipt(r): ByReceipt,
+    MaybeIdempotencyKey(key): MaybeIdempotencyKey,
     ValidatedJson(input): ValidatedJson<NewMessage>,
-) -> ApiResult<(StatusCode, Json<ThreadMessage>)> {
+) -> ApiResult<Response> {
     let body = input.body.trim();
     if body.is_empty() {
         return Err(ApiError::field("body", "must not be empty"));
     }
-    if !service::is_open(&r.status) {
-        return Err(ApiError::Conflict(
-            "This conversation is closed. You can make a new referral at any time.".into(),
-        ));
-    }
-    let now = state.clock.now();
-    let sent_today =
-        service::young_person_messages_since(&state.db, r.id, now - ChronoDuration::hours(24))
-            .await?;
-    if sent_today >= u64::from(state.settings.messages_per_day) {
-        return Err(too_many(
-            Duration::from_secs(3600),
-            "You have sent a lot of messages today. Your youth worker will read them. If you are in danger now, call 999.",
-        ));
-    }
-    let txn = state.db.begin().await?;
-    let m = service::add_message(
-        &txn,
-        &state.keys,
-        &r,
-        service::SENDER_YOUNG_PERSON,
-        None,
-        body,
-        now,
+    let claim = key.map(|k| Claim::new(format!("message:{}", r.id), k, &input));
+    Ok(
+        match service::young_person_writes(&state, &r, body, claim).await? {
+            Answer::Fresh(m) => (StatusCode::CREATED, Json(m)).into_response(),
+            Answer::Replayed(replay) => replay.into_response(),
+        },
     )
-    .await?;
-    service::event(&txn, r.id, "young_person_message", None, None, None, now).await?;
-    crate::notify::outbox::enqueue(
-        &txn,
-        r.organisation_id,
-        &[crate::notify::outbox::PURPOSE_NOTIFY],
-        crate::notify::outbox::EVENT_MESSAGE,
-        &r,
-        now,
-        state.settings.outbox_retry_hours,
-    )
-    .await?;
-    txn.commit().await?;
-    state.outbox_wake.notify_one();
-    Ok((
-        StatusCode::CREATED,
-        Json(ThreadMessage {
-            id: m.id,
-            from: "you".into(),
-            worker_name: None,
-            body: body.to_string(),
-            sent_at: m.sent_at,
-        }),
-    ))
 }
 
 /// Withdraw your referral and erase what you wrote.

@@ -17,30 +17,83 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use validator::Validate;
 
-use crate::content::catalogue::Catalogue;
+use crate::content::catalogue::{Article, Catalogue, SafePlace};
+use crate::content::privacy::PrivacyPage;
+use crate::content::privacy_for;
+use crate::directory::views::BoroughRefView;
 use crate::directory::{Directory, store, views};
 use crate::entities::{directory_revision, sync_item};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::ValidatedQuery;
+use crate::geo::Gazetteer;
+use crate::help::HelpLine;
+use crate::referrals::model::NeedView;
+use crate::referrals::rules::ReferralRules;
+use crate::settings::Settings;
 use crate::state::AppState;
 
-pub const KINDS: [&str; 6] = [
+pub const KINDS: [&str; 11] = [
     "services",
     "articles",
     "help",
     "categories",
     "programmes",
     "safe_places",
+    "needs",
+    "boroughs",
+    "organisations",
+    "privacy",
+    "postcode_districts",
 ];
 const EPOCH: &str = "_epoch";
 
+/// Everything the app keeps offline comes from these.
+pub struct Offline<'a> {
+    pub dir: &'a Directory,
+    pub cat: &'a Catalogue,
+    pub rules: &'a ReferralRules,
+    pub gazetteer: &'a Gazetteer,
+    /// The privacy promise with its numbers filled in from the settings.
+    pub privacy: Option<PrivacyPage>,
+}
+
+impl<'a> Offline<'a> {
+    pub fn new(
+        dir: &'a Directory,
+        cat: &'a Catalogue,
+        rules: &'a ReferralRules,
+        gazetteer: &'a Gazetteer,
+        settings: &Settings,
+    ) -> Self {
+        Self {
+            dir,
+            cat,
+            rules,
+            gazetteer,
+            privacy: privacy_for(cat, settings),
+        }
+    }
+}
+
+/// The only key of the `privacy` kind: there is one privacy page.
+pub const PRIVACY_KEY: &str = "privacy";
+
+/// A London postcode district, so "near me" by outward code works offline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostcodeDistrict {
+    /// The outward code, like `E8`.
+    pub outcode: String,
+    /// The district's centre (mean of its London postcodes).
+    pub lat: f64,
+    pub lon: f64,
+    /// The borough most of it lies in.
+    pub borough: BoroughRefView,
+}
+
 /// Visits every item the app keeps offline, as it is served, in the order to show it,
 /// one at a time. Help lines carry their `position`, so a delta can place them.
-pub fn visit_items(
-    dir: &Directory,
-    cat: &Catalogue,
-    emit: &mut dyn FnMut(&'static str, String, Value),
-) {
+pub fn visit_items(src: &Offline<'_>, emit: &mut dyn FnMut(&'static str, String, Value)) {
+    let (dir, cat) = (src.dir, src.cat);
     let json = |v: &dyn erased::Ser| v.to_value();
     for (key, value) in (0..dir.services.len())
         .map(|i| (dir.services[i].id.to_string(), json(&views::detail(dir, i))))
@@ -87,15 +140,57 @@ pub fn visit_items(
     for (key, value) in cat.safe_places.iter().map(|p| (p.id.clone(), json(p))) {
         emit("safe_places", key, value);
     }
+    // Needs carry their `position`, like help lines: the app lists them in this order.
+    for (i, n) in src.rules.needs.iter().enumerate() {
+        let mut v = json(&NeedView {
+            slug: n.slug.clone(),
+            name: n.name.clone(),
+            description: n.description.clone(),
+        });
+        if let Value::Object(map) = &mut v {
+            map.insert("position".into(), Value::from(i));
+        }
+        emit("needs", n.slug.clone(), v);
+    }
+    for b in &dir.boroughs {
+        let view = views::BoroughView {
+            slug: b.slug.clone(),
+            gss_code: b.gss_code.clone(),
+            name: b.name.clone(),
+            lat: b.lat,
+            lon: b.lon,
+        };
+        emit("boroughs", b.slug.clone(), json(&view));
+    }
+    for o in &dir.organisations {
+        emit(
+            "organisations",
+            o.id.to_string(),
+            json(&views::organisation_view(o)),
+        );
+    }
+    if let Some(p) = &src.privacy {
+        emit("privacy", PRIVACY_KEY.to_string(), json(p));
+    }
+    for place in src.gazetteer.london_districts() {
+        let view = PostcodeDistrict {
+            outcode: place.outcode.clone(),
+            lat: place.lat,
+            lon: place.lon,
+            borough: BoroughRefView {
+                slug: place.borough.slug.clone(),
+                gss_code: place.borough.gss_code.clone(),
+                name: place.borough.name.clone(),
+            },
+        };
+        emit("postcode_districts", place.outcode, json(&view));
+    }
 }
 
 /// Every item, collected: kind → [(key, JSON)].
-pub fn current_items(
-    dir: &Directory,
-    cat: &Catalogue,
-) -> BTreeMap<&'static str, Vec<(String, Value)>> {
+pub fn current_items(src: &Offline<'_>) -> BTreeMap<&'static str, Vec<(String, Value)>> {
     let mut out: BTreeMap<&'static str, Vec<(String, Value)>> = BTreeMap::new();
-    visit_items(dir, cat, &mut |kind, key, value| {
+    visit_items(src, &mut |kind, key, value| {
         out.entry(kind).or_default().push((key, value))
     });
     out
@@ -120,12 +215,11 @@ fn hash(v: &Value) -> String {
 /// Records what changed since the last load. Returns the new revision if anything did.
 pub async fn record(
     db: &DatabaseConnection,
-    dir: &Directory,
-    cat: &Catalogue,
+    src: &Offline<'_>,
 ) -> Result<Option<i64>, sea_orm::DbErr> {
     // Hash each item as it is built, so only the hashes are held at once.
     let mut items: Vec<(&'static str, String, String)> = Vec::new();
-    visit_items(dir, cat, &mut |kind, key, value| {
+    visit_items(src, &mut |kind, key, value| {
         items.push((kind, key, hash(&value)))
     });
     let txn = db.begin().await?;
@@ -209,6 +303,20 @@ pub async fn record(
     Ok(revision)
 }
 
+/// `record` for what a running instance serves now.
+pub async fn record_current(state: &AppState) -> Result<Option<i64>, sea_orm::DbErr> {
+    let dir = state.directory.load();
+    let cat = state.catalogue.load();
+    let offline = Offline::new(
+        &dir,
+        &cat,
+        &state.referral_rules,
+        &state.gazetteer,
+        &state.settings,
+    );
+    record(&state.db, &offline).await
+}
+
 /// The cursor: this database's epoch and a revision, with a check so a corrupt one is
 /// told apart from a valid one.
 fn encode_cursor(epoch: &str, revision: i64) -> String {
@@ -254,6 +362,13 @@ pub struct Deleted {
     pub categories: Vec<String>,
     pub programmes: Vec<String>,
     pub safe_places: Vec<String>,
+    pub needs: Vec<String>,
+    pub boroughs: Vec<String>,
+    /// Organisation ids.
+    pub organisations: Vec<String>,
+    /// `["privacy"]` if the privacy page was removed.
+    pub privacy: Vec<String>,
+    pub postcode_districts: Vec<String>,
 }
 
 #[derive(Debug, Default, Serialize, ToSchema)]
@@ -262,19 +377,50 @@ pub struct SyncBundle {
     pub cursor: String,
     /// True when this is everything (no `since`), false for a delta.
     pub full: bool,
-    #[schema(value_type = Vec<Object>)]
+    /// Services in full, as `GET /v1/services/{id}` answers them.
+    #[schema(value_type = Vec<views::ServiceDetail>)]
     pub services: Vec<Value>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<Article>)]
     pub articles: Vec<Value>,
-    #[schema(value_type = Vec<Object>)]
+    /// Help lines, each with its `position` in the order to show them.
+    #[schema(value_type = Vec<PositionedHelpLine>)]
     pub help: Vec<Value>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<views::CategoryView>)]
     pub categories: Vec<Value>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<views::ProgrammeView>)]
     pub programmes: Vec<Value>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<SafePlace>)]
     pub safe_places: Vec<Value>,
+    /// What a referral can ask for, each with its `position`.
+    #[schema(value_type = Vec<PositionedNeed>)]
+    pub needs: Vec<Value>,
+    #[schema(value_type = Vec<views::BoroughView>)]
+    pub boroughs: Vec<Value>,
+    #[schema(value_type = Vec<views::OrganisationView>)]
+    pub organisations: Vec<Value>,
+    /// The privacy promise: one item, or none in a delta where it did not change.
+    #[schema(value_type = Vec<PrivacyPage>)]
+    pub privacy: Vec<Value>,
+    /// London postcode districts, so a place typed as an outward code works offline.
+    #[schema(value_type = Vec<PostcodeDistrict>)]
+    pub postcode_districts: Vec<Value>,
     pub deleted: Deleted,
+}
+
+/// A help line in the offline bundle: the line and where it goes in the list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PositionedHelpLine {
+    #[serde(flatten)]
+    pub line: HelpLine,
+    pub position: usize,
+}
+
+/// A need in the offline bundle: the need and where it goes in the list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PositionedNeed {
+    #[serde(flatten)]
+    pub need: NeedView,
+    pub position: usize,
 }
 
 impl SyncBundle {
@@ -286,6 +432,11 @@ impl SyncBundle {
             "categories" => &mut self.categories,
             "programmes" => &mut self.programmes,
             "safe_places" => &mut self.safe_places,
+            "needs" => &mut self.needs,
+            "boroughs" => &mut self.boroughs,
+            "organisations" => &mut self.organisations,
+            "privacy" => &mut self.privacy,
+            "postcode_districts" => &mut self.postcode_districts,
             _ => return None,
         })
     }
@@ -299,6 +450,11 @@ impl SyncBundle {
             "categories" => &mut d.categories,
             "programmes" => &mut d.programmes,
             "safe_places" => &mut d.safe_places,
+            "needs" => &mut d.needs,
+            "boroughs" => &mut d.boroughs,
+            "organisations" => &mut d.organisations,
+            "privacy" => &mut d.privacy,
+            "postcode_districts" => &mut d.postcode_districts,
             _ => return None,
         })
     }
@@ -321,6 +477,13 @@ async fn get_sync(
 ) -> ApiResult<Json<SyncBundle>> {
     let dir = state.directory.load();
     let cat = state.catalogue.load();
+    let offline = Offline::new(
+        &dir,
+        &cat,
+        &state.referral_rules,
+        &state.gazetteer,
+        &state.settings,
+    );
     let epoch = match state.sync_epoch.get() {
         Some(e) => e.clone(),
         None => {
@@ -338,7 +501,7 @@ async fn get_sync(
     };
     let Some(since) = q.since.filter(|s| !s.trim().is_empty()) else {
         bundle.full = true;
-        for (kind, entries) in current_items(&dir, &cat) {
+        for (kind, entries) in current_items(&offline) {
             if let Some(list) = bundle.list(kind) {
                 list.extend(entries.into_iter().map(|(_, v)| v));
             }
@@ -360,7 +523,7 @@ async fn get_sync(
     if from == revision {
         return Ok(Json(bundle));
     }
-    let items = current_items(&dir, &cat);
+    let items = current_items(&offline);
     let changed = sync_item::Entity::find()
         .filter(sync_item::Column::Revision.gt(from))
         .filter(sync_item::Column::Revision.lte(revision))
