@@ -7,13 +7,18 @@ use common::{ContentDir, TestApp, on_each_backend, with_app};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::Value;
 
-const KINDS: [(&str, &str); 6] = [
+const KINDS: [(&str, &str); 11] = [
     ("services", "id"),
     ("articles", "slug"),
     ("help", "id"),
     ("categories", "slug"),
     ("programmes", "slug"),
     ("safe_places", "id"),
+    ("needs", "slug"),
+    ("boroughs", "slug"),
+    ("organisations", "id"),
+    ("privacy", "id"),
+    ("postcode_districts", "outcode"),
 ];
 
 type State = BTreeMap<String, BTreeMap<String, Value>>;
@@ -87,6 +92,76 @@ async fn a_full_bundle_has_everything_and_an_empty_delta_nothing() {
                 .len()
         );
         assert_eq!(full["safe_places"].as_array().unwrap().len(), 4);
+        // What the app needs to ask for help and place a young person offline.
+        let without_position = |kind: &str| -> Value {
+            Value::Array(
+                full[kind]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| {
+                        let mut v = v.clone();
+                        v.as_object_mut().unwrap().remove("position");
+                        v
+                    })
+                    .collect(),
+            )
+        };
+        assert_eq!(
+            without_position("needs"),
+            app.get_json("/v1/referrals/needs").await
+        );
+        assert_eq!(full["needs"][1]["position"], 1);
+        let mut boroughs = full["boroughs"].as_array().unwrap().clone();
+        boroughs.sort_by_key(|b| b["name"].as_str().unwrap().to_string());
+        assert_eq!(Value::Array(boroughs), app.get_json("/v1/boroughs").await);
+        assert_eq!(full["boroughs"].as_array().unwrap().len(), 33);
+        let orgs = app.get_json("/v1/organisations?per_page=100").await;
+        assert_eq!(
+            full["organisations"].as_array().unwrap().len() as u64,
+            orgs["total_items"].as_u64().unwrap()
+        );
+        assert!(
+            orgs["contents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|o| full["organisations"].as_array().unwrap().contains(o))
+        );
+        let mut privacy = full["privacy"][0].clone();
+        assert_eq!(privacy["id"], "privacy");
+        privacy.as_object_mut().unwrap().remove("id");
+        assert_eq!(privacy, app.get_json("/v1/privacy").await);
+        let districts = full["postcode_districts"].as_array().unwrap();
+        assert!(districts.len() > 250, "{}", districts.len());
+        let e8 = districts.iter().find(|d| d["outcode"] == "E8").unwrap();
+        let place = app.get_json("/v1/places/E8").await;
+        assert_eq!(e8["lat"], place["lat"]);
+        assert_eq!(e8["lon"], place["lon"]);
+        assert_eq!(e8["borough"], place["borough"]);
+        // Every kind is typed in the OpenAPI document, so a generated client knows it.
+        let doc = app.get_json("/openapi.json").await;
+        let props = &doc["components"]["schemas"]["SyncBundle"]["properties"];
+        for (kind, schema) in [
+            ("services", "ServiceDetail"),
+            ("articles", "Article"),
+            ("help", "PositionedHelpLine"),
+            ("needs", "PositionedNeed"),
+            ("boroughs", "BoroughView"),
+            ("organisations", "OrganisationView"),
+            ("privacy", "PrivacyItem"),
+            ("postcode_districts", "PostcodeDistrict"),
+        ] {
+            assert_eq!(
+                props[kind]["items"]["$ref"],
+                format!("#/components/schemas/{schema}"),
+                "{kind}"
+            );
+            assert!(
+                doc["components"]["schemas"][schema].is_object(),
+                "{schema} is defined"
+            );
+        }
         // A service in the bundle is the service in full.
         let first = &full["services"][0];
         assert_eq!(

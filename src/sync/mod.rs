@@ -78,6 +78,16 @@ impl<'a> Offline<'a> {
 /// The only key of the `privacy` kind: there is one privacy page.
 pub const PRIVACY_KEY: &str = "privacy";
 
+/// The privacy page in the offline bundle, with the fixed key `id: "privacy"` so a delta
+/// can replace it like any other item.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrivacyItem<'a> {
+    /// Always `privacy`.
+    pub id: &'a str,
+    #[serde(flatten)]
+    pub page: &'a PrivacyPage,
+}
+
 /// A London postcode district, so "near me" by outward code works offline.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PostcodeDistrict {
@@ -170,7 +180,11 @@ pub fn visit_items(src: &Offline<'_>, emit: &mut dyn FnMut(&'static str, String,
         );
     }
     if let Some(p) = &src.privacy {
-        emit("privacy", PRIVACY_KEY.to_string(), json(p));
+        let item = PrivacyItem {
+            id: PRIVACY_KEY,
+            page: p,
+        };
+        emit("privacy", PRIVACY_KEY.to_string(), json(&item));
     }
     for place in src.gazetteer.london_districts() {
         let view = PostcodeDistrict {
@@ -399,7 +413,7 @@ pub struct SyncBundle {
     #[schema(value_type = Vec<views::OrganisationView>)]
     pub organisations: Vec<Value>,
     /// The privacy promise: one item, or none in a delta where it did not change.
-    #[schema(value_type = Vec<PrivacyPage>)]
+    #[schema(value_type = Vec<PrivacyItem>)]
     pub privacy: Vec<Value>,
     /// London postcode districts, so a place typed as an outward code works offline.
     #[schema(value_type = Vec<PostcodeDistrict>)]
