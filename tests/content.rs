@@ -482,7 +482,8 @@ async fn articles_keep_their_sources_apart_and_young_peoples_carry_no_money_figu
 async fn no_stigmatising_label_anywhere_in_content() {
     let files = content_files(&common::shipped_content());
     assert!(files.len() > 20);
-    for (rel, text) in &files {
+    // content/README.md is the editors' guide: it names the words not to use.
+    for (rel, text) in files.iter().filter(|(rel, _)| rel != "README.md") {
         let lower = text.to_lowercase();
         for phrase in [
             "teachable moment",
