@@ -141,13 +141,30 @@ async fn help_lines_are_the_verified_ones_with_999_first() {
                 }
             }
             assert!(line["when_to_use"].as_str().is_some_and(|s| !s.is_empty()));
+            for t in line["topics"].as_array().expect("topics") {
+                assert!(
+                    signpost::help::TOPICS.contains(&t.as_str().unwrap()),
+                    "{t} ({})",
+                    line["id"]
+                );
+            }
         }
+        let spec = app.get_json("/openapi.json").await;
+        assert!(spec["components"]["schemas"]["HelpLine"]["properties"]["topics"].is_object());
+        let report_remove = list.iter().find(|l| l["id"] == "report-remove").unwrap();
+        assert_eq!(
+            report_remove["topics"],
+            serde_json::json!(["online-images"])
+        );
         for id in [
             "childline",
             "samaritans",
             "shout",
             "crimestoppers",
             "fearless",
+            "nhs-111-mental-health",
+            "papyrus",
+            "report-remove",
         ] {
             assert!(list.iter().any(|l| l["id"] == id), "{id}");
         }
