@@ -192,7 +192,7 @@ async fn a_broken_file_names_file_line_and_field_and_keeps_what_was_there() {
         let lvess = app.content.read_org("safer-london");
         app.content.write_org(
             "safer-london",
-            &lvess.replace("min_age = 16", "min_age = 17"),
+            &lvess.replace("min_age = 10", "min_age = 17"),
         );
         app.content.write_org("test-youth-hub", &broken);
         let report = app.resync().await;

@@ -162,7 +162,11 @@ async fn notifications_are_signed_and_carry_no_content() {
             events.push(body["event"].as_str().unwrap().to_string());
         }
         assert_eq!(events, ["referral.routed", "referral.message"]);
-        assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE state = 'delivered'").await, 2);
+        // The receiver has both; the deliverer records the second a moment later.
+        eventually("both recorded as delivered", || async {
+            app.count("SELECT COUNT(*) FROM outbox WHERE state = 'delivered'").await == 2
+        })
+        .await;
         let metrics = app.get("/metrics").await.text().await.unwrap();
         assert!(metrics.contains("signpost_outbox_depth 0"), "{metrics}");
         assert!(metrics.contains("signpost_notification_deliveries_total{outcome=\"delivered\"} 2"), "{metrics}");

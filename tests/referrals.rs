@@ -100,6 +100,8 @@ async fn needs_are_listed() {
 #[tokio::test]
 async fn a_referral_gets_a_reference_a_receipt_shown_once_and_the_help_lines() {
     with_app(&[], |app| async move {
+        // Someone on duty: no escalation event (see tests/young_person.rs for nobody).
+        add_worker(&app, "signpost-duty-team").await;
         let res = post_referral(&app, &routine()).await;
         assert_eq!(res.status(), 201);
         assert_eq!(res.headers()["cache-control"], "no-store");
@@ -185,8 +187,16 @@ async fn the_server_decides_urgency() {
             assert_eq!(help[0]["phone"], "999", "999 first: {body}");
             if expected == "urgent" {
                 assert_eq!(r["respond_within_hours"], 2);
+            }
+            if body["in_danger_now"] == true {
+                // Nothing said about what: crisis lines first, then the rest.
                 let first_routine = help.iter().position(|h| h["urgent"] == false).unwrap();
                 assert!(help[first_routine..].iter().all(|h| h["urgent"] == false));
+            }
+            if body["message"].as_str().unwrap().contains("kill myself") {
+                // About suicide: the suicide lines right after 999.
+                let second = help[1]["id"].as_str().unwrap();
+                assert!(["samaritans", "papyrus"].contains(&second), "{second}");
             }
         }
     })
@@ -203,10 +213,12 @@ async fn routing_follows_the_rules_and_falls_back_to_the_duty_team() {
         let r = refer(&app, gang.clone()).await;
         assert_eq!(r["routed_to"]["slug"], "safer-london");
         assert_eq!(r["routed_to"]["name"], "Safer London");
-        // Too young for the rule, or no age given: the duty team.
+        // The exploitation service supports children and young people up to 25: a
+        // 14-year-old is not turned away (London Gang Exit's 16–24 no longer applies).
         let mut young = gang.clone();
-        young["age"] = json!(15);
-        assert_eq!(refer(&app, young).await["routed_to"]["slug"], "signpost-duty-team");
+        young["age"] = json!(14);
+        assert_eq!(refer(&app, young).await["routed_to"]["slug"], "safer-london");
+        // No age given: a rule with ages never matches, so the duty team.
         let mut no_age = gang.clone();
         no_age.as_object_mut().unwrap().remove("age");
         assert_eq!(refer(&app, no_age).await["routed_to"]["slug"], "signpost-duty-team");
@@ -219,7 +231,7 @@ async fn routing_follows_the_rules_and_falls_back_to_the_duty_team() {
         assert_eq!(refer(&app, to_service).await["routed_to"]["slug"], "test-youth-hub");
         // Stored rows point at the organisation answered.
         let stored = app.count("SELECT COUNT(*) FROM referrals r JOIN organisations o ON o.id = r.organisation_id WHERE o.slug = 'safer-london'").await;
-        assert_eq!(stored, 1);
+        assert_eq!(stored, 2);
     })
     .await;
 }

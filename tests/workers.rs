@@ -450,9 +450,10 @@ async fn a_conversation_from_both_sides_with_an_audit_trail() {
 async fn coordinators_transfer_and_workers_cannot() {
     with_app(&[], |app| async move {
         let (worker, coordinator, safer_london) = two_teams(&app).await;
+        // Nothing routes "something else" to a partner team: it lands on the duty team.
         refer(
             &app,
-            json!({"needs": ["gang-exit"], "message": "help", "age": 14}),
+            json!({"needs": ["other"], "message": "help", "age": 14}),
         )
         .await;
         let id = inbox_ids(&app, &worker, "").await.remove(0);
@@ -534,6 +535,12 @@ async fn coordinators_transfer_and_workers_cannot() {
             .map(|e| e["kind"].as_str().unwrap())
             .collect();
         assert!(kinds.contains(&"transferred"));
+        // The young person is told in their thread; the private reason stays private.
+        let thread = full["thread"].as_array().unwrap();
+        assert!(thread.iter().any(|m| m["from"] == "signpost"
+            && m["body"].as_str().unwrap().contains("moved to Safer London")));
+        assert!(thread.iter().any(|m| m["from"] == "note"
+            && m["body"] == "they run gang exit"));
     })
     .await;
 }

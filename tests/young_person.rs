@@ -680,3 +680,66 @@ async fn a_team_with_nobody_signed_up_passes_the_referral_to_the_duty_team_at_on
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_move_to_another_team_is_told_in_the_young_persons_thread() {
+    with_app(&[], |app| async move {
+        add_worker(
+            &app,
+            "coord@example.org",
+            "signpost-duty-team",
+            "coordinator",
+        )
+        .await;
+        add_worker(&app, "sl@example.org", "safer-london", "worker").await;
+        let token = login(&app, "coord@example.org").await;
+        let r = refer(&app, routine()).await;
+        let receipt = r["receipt"].as_str().unwrap();
+        let inbox: Value = app
+            .client
+            .get(format!("{}/v1/inbox", app.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = inbox["contents"][0]["id"].as_str().unwrap().to_string();
+        let orgs = app.get_json("/v1/organisations?per_page=100").await;
+        let safer_london = orgs["contents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["slug"] == "safer-london")
+            .unwrap()["id"]
+            .clone();
+        app.clock.advance(Duration::minutes(1));
+        let res = app
+            .client
+            .post(format!("{}/v1/inbox/{id}/transfer", app.url))
+            .bearer_auth(&token)
+            .json(
+                &json!({"organisation_id": safer_london, "reason": "private reason for the team"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        app.clock.advance(Duration::minutes(1));
+        let body: Value = own(&app, receipt, None).await.json().await.unwrap();
+        assert_eq!(body["routed_to"]["slug"], "safer-london");
+        let messages = body["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 1, "the notice, never the private reason");
+        assert_eq!(messages[0]["from"], "signpost");
+        assert!(
+            messages[0]["body"]
+                .as_str()
+                .unwrap()
+                .contains("moved to Safer London")
+        );
+        assert_eq!(body["unread"], 1);
+        assert!(!body.to_string().contains("private reason"));
+    })
+    .await;
+}

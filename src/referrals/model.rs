@@ -130,7 +130,8 @@ pub struct ReferralReceipt {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ThreadMessage {
     pub id: Uuid,
-    /// `you` or `youth_worker`.
+    /// `you`, `youth_worker`, or `signpost` for a notice from the service itself (for
+    /// example that the request moved to another team).
     pub from: String,
     /// A youth worker's first name only.
     pub worker_name: Option<String>,
@@ -156,7 +157,8 @@ pub struct OwnReferral {
     pub respond_within_hours: u32,
     /// Where the request is now and what happens next, in plain words.
     pub what_happens_next: String,
-    /// Youth-worker messages since the young person last opened the thread.
+    /// Messages from youth workers or Signpost since the young person last opened the
+    /// thread.
     pub unread: u32,
     pub messages: Vec<ThreadMessage>,
     pub help: Vec<HelpLine>,

@@ -34,6 +34,9 @@ pub const SENDER_YOUNG_PERSON: &str = "young_person";
 pub const SENDER_WORKER: &str = "youth_worker";
 /// A worker's private note on a referral: never shown to the young person.
 pub const SENDER_NOTE: &str = "worker_note";
+/// A notice from Signpost itself in the thread, such as a move to another team: shown to
+/// both sides.
+pub const SENDER_SIGNPOST: &str = "signpost";
 
 /// Statuses in which the thread is open.
 pub fn is_open(status: &str) -> bool {
@@ -456,9 +459,14 @@ pub async fn thread_for_young_person(
                 .open(&m.body_sealed, r.id.as_bytes())
                 .map_err(|e| ApiError::Internal(anyhow::anyhow!("message {}: {e}", m.id)))?;
             let from_worker = m.sender == SENDER_WORKER;
+            let from = match m.sender.as_str() {
+                SENDER_WORKER => "youth_worker",
+                SENDER_SIGNPOST => "signpost",
+                _ => "you",
+            };
             Ok(ThreadMessage {
                 id: m.id,
-                from: if from_worker { "youth_worker" } else { "you" }.into(),
+                from: from.into(),
                 worker_name: m
                     .worker_id
                     .filter(|_| from_worker)
@@ -554,7 +562,7 @@ pub async fn own_view(state: &AppState, r: &referral::Model) -> ApiResult<OwnRef
     let seen = r.young_person_seen_at;
     let unread = messages
         .iter()
-        .filter(|m| m.from == "youth_worker" && seen.is_none_or(|s| m.sent_at > s))
+        .filter(|m| m.from != "you" && seen.is_none_or(|s| m.sent_at > s))
         .count();
     let updated_at = messages
         .iter()

@@ -12,7 +12,9 @@ use super::model::{EventView, InboxItem, InboxMessage, InboxReferral, NeedRef, W
 use crate::entities::{referral, referral_event, referral_message, worker};
 use crate::error::{ApiError, ApiResult};
 use crate::referrals::model::Contact;
-use crate::referrals::service::{self, SENDER_NOTE, SENDER_WORKER, SENDER_YOUNG_PERSON};
+use crate::referrals::service::{
+    self, SENDER_NOTE, SENDER_SIGNPOST, SENDER_WORKER, SENDER_YOUNG_PERSON,
+};
 use crate::state::AppState;
 
 pub const STATUSES: [&str; 6] = [
@@ -179,6 +181,7 @@ pub async fn detail(
                 from: match m.sender.as_str() {
                     SENDER_YOUNG_PERSON => "young_person",
                     SENDER_NOTE => "note",
+                    SENDER_SIGNPOST => "signpost",
                     _ => "youth_worker",
                 }
                 .into(),
@@ -423,6 +426,20 @@ pub async fn transfer(
         SENDER_NOTE,
         Some(worker_id),
         reason.trim(),
+        now,
+    )
+    .await?;
+    // The young person is told in their thread, as the privacy promise says.
+    service::add_message(
+        &txn,
+        &state.keys,
+        &r,
+        SENDER_SIGNPOST,
+        None,
+        &format!(
+            "Your request has moved to {}, who can help with it better. A youth worker there will read it and reply here.",
+            target.name
+        ),
         now,
     )
     .await?;

@@ -78,7 +78,8 @@ pub struct NeedRef {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InboxMessage {
     pub id: Uuid,
-    /// `young_person`, `youth_worker` or `note` (a worker's private note).
+    /// `young_person`, `youth_worker`, `note` (a worker's private note) or `signpost` (a
+    /// notice shown to both sides, such as a transfer).
     pub from: String,
     pub worker: Option<WorkerRef>,
     pub body: String,
