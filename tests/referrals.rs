@@ -59,6 +59,9 @@ async fn add_worker(app: &TestApp, org_slug: &str) -> Uuid {
         password_hash: Set("x".into()),
         active: Set(true),
         created_at: Set(Utc::now()),
+        totp_secret_sealed: Set(None),
+        totp_enrolled_at: Set(None),
+        totp_last_step: Set(None),
     }
     .insert(app.db())
     .await

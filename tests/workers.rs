@@ -537,10 +537,18 @@ async fn coordinators_transfer_and_workers_cannot() {
         assert!(kinds.contains(&"transferred"));
         // The young person is told in their thread; the private reason stays private.
         let thread = full["thread"].as_array().unwrap();
-        assert!(thread.iter().any(|m| m["from"] == "signpost"
-            && m["body"].as_str().unwrap().contains("moved to Safer London")));
-        assert!(thread.iter().any(|m| m["from"] == "note"
-            && m["body"] == "they run gang exit"));
+        assert!(thread.iter().any(|m| {
+            m["from"] == "signpost"
+                && m["body"]
+                    .as_str()
+                    .unwrap()
+                    .contains("moved to Safer London")
+        }));
+        assert!(
+            thread
+                .iter()
+                .any(|m| m["from"] == "note" && m["body"] == "they run gang exit")
+        );
     })
     .await;
 }
