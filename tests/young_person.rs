@@ -117,12 +117,17 @@ async fn a_retried_referral_answers_the_same_referral_and_receipt_and_makes_noth
         let first = post_referral(&app, &routine(), Some(&key)).await;
         assert_eq!(first.status(), 201);
         assert!(first.headers().get("idempotent-replayed").is_none());
-        let first: Value = first.json().await.unwrap();
+        let first_text = first.text().await.unwrap();
+        let first: Value = serde_json::from_str(&first_text).unwrap();
         let again = post_referral(&app, &routine(), Some(&key)).await;
         assert_eq!(again.status(), 201);
         assert_eq!(again.headers()["idempotent-replayed"], "true");
-        let again: Value = again.json().await.unwrap();
-        assert_eq!(again, first, "the very same answer, receipt included");
+        assert_eq!(again.headers()["content-type"], "application/json");
+        assert_eq!(
+            again.text().await.unwrap(),
+            first_text,
+            "byte for byte the same answer, receipt included"
+        );
         assert_eq!(app.count("SELECT COUNT(*) FROM referrals").await, 1);
         assert_eq!(app.count("SELECT COUNT(*) FROM idempotency_keys").await, 1);
 
@@ -568,6 +573,15 @@ async fn with_nobody_on_duty_the_young_person_is_told_and_the_alarm_sounds() {
         assert!(next.contains("cannot promise"), "{next}");
         assert!(next.contains("999"));
         assert_eq!(r["help"][0]["phone"], "999");
+        // Coming back says the same, until someone is on duty.
+        let receipt = r["receipt"].as_str().unwrap().to_string();
+        let again: Value = own(&app, &receipt, None).await.json().await.unwrap();
+        assert!(
+            again["what_happens_next"]
+                .as_str()
+                .unwrap()
+                .contains("cannot promise")
+        );
         // Escalated at once to the duty team's (the platform's) escalation endpoints.
         assert_eq!(
             app.count("SELECT COUNT(*) FROM referrals WHERE escalated_at IS NOT NULL")
@@ -591,6 +605,13 @@ async fn with_nobody_on_duty_the_young_person_is_told_and_the_alarm_sounds() {
         let ready = app.get_json("/readyz").await;
         assert_eq!(ready["duty_team_active_workers"], 1);
         assert_eq!(ready["alarms"], json!([]));
+        let again: Value = own(&app, &receipt, None).await.json().await.unwrap();
+        assert!(
+            again["what_happens_next"]
+                .as_str()
+                .unwrap()
+                .contains("will read your request")
+        );
         let r = refer(&app, routine()).await;
         assert!(
             r["what_happens_next"]

@@ -16,7 +16,6 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::crypto::Keys;
@@ -24,8 +23,8 @@ use crate::entities::idempotency_key;
 use crate::error::{ApiError, ApiResult};
 
 pub const HEADER: &str = "Idempotency-Key";
-/// Set on an answer that is a replay of an earlier one.
-pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
+/// Set (to `true`) on an answer that is a replay of an earlier one.
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 /// How long an answer is kept for a retry.
 pub const KEEP: Duration = Duration::hours(24);
 const MAX_KEY_LEN: usize = 255;
@@ -102,7 +101,8 @@ impl Claim {
 struct Stored {
     fingerprint: String,
     status: u16,
-    body: Value,
+    /// The answer's JSON exactly as first sent, so a replay is byte for byte the same.
+    body: String,
 }
 
 /// What a request with an optional key got: a new answer, or the one kept for its key.
@@ -114,16 +114,27 @@ pub enum Answer<T> {
 /// A stored answer to replay.
 pub struct Replay {
     pub status: StatusCode,
-    pub body: Value,
+    /// JSON, exactly as first sent.
+    pub body: String,
 }
 
 impl IntoResponse for Replay {
     fn into_response(self) -> Response {
-        let mut response = (self.status, axum::Json(self.body)).into_response();
-        response
-            .headers_mut()
-            .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
-        response
+        (
+            self.status,
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ),
+                (
+                    axum::http::HeaderName::from_static(REPLAYED_HEADER),
+                    HeaderValue::from_static("true"),
+                ),
+            ],
+            self.body,
+        )
+            .into_response()
     }
 }
 
@@ -182,7 +193,7 @@ pub async fn store<C: ConnectionTrait>(
     let stored = Stored {
         fingerprint: claim.fingerprint.clone(),
         status: status.as_u16(),
-        body: serde_json::to_value(body).map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?,
+        body: serde_json::to_string(body).map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?,
     };
     let json = serde_json::to_string(&stored).map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
     idempotency_key::ActiveModel {

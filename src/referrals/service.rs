@@ -593,13 +593,19 @@ pub async fn own_view(state: &AppState, r: &referral::Model) -> ApiResult<OwnRef
         .topics;
     let routed_to = routed_to(state, r);
     let hours = respond_within_hours(urgent);
+    let team_staffed = staffing::active_workers(&state.db, r.organisation_id).await? > 0;
     Ok(OwnReferral {
         reference: r.reference.clone(),
         status: r.status.clone(),
         urgency: r.urgency.clone(),
         created_at: r.created_at,
         updated_at,
-        what_happens_next: staffing::status_next_step(&r.status, &routed_to.name, hours),
+        what_happens_next: staffing::status_next_step(
+            &r.status,
+            &routed_to.name,
+            team_staffed,
+            hours,
+        ),
         routed_to,
         needs,
         message,

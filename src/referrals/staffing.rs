@@ -102,12 +102,19 @@ pub fn what_happens_next(reader: Reader, team: &str, respond_within_hours: u32) 
 }
 
 /// What a young person coming back is told, from where their request is now.
-pub fn status_next_step(status: &str, team: &str, respond_within_hours: u32) -> String {
+/// `team_staffed` is whether the team it is with has an active youth worker now.
+pub fn status_next_step(
+    status: &str,
+    team: &str,
+    team_staffed: bool,
+    respond_within_hours: u32,
+) -> String {
     match status {
         "claimed" | "in_progress" => {
             format!("A youth worker at {team} is looking after your request. They will reply here.")
         }
         "closed" => "This request is closed. You can ask for help again at any time.".to_string(),
+        _ if !team_staffed => what_happens_next(Reader::Nobody, team, respond_within_hours),
         _ => what_happens_next(Reader::Team, team, respond_within_hours),
     }
 }
