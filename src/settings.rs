@@ -62,6 +62,9 @@ pub struct Settings {
     pub retention_days: u32,
     /// `SIGNPOST_SCHEDULER_SECS`: how often escalation and retention run inside `serve`.
     pub scheduler_interval: Duration,
+    /// `SIGNPOST_REQUIRE_2FA`: who must sign in with a second factor (`all`, `leads` or
+    /// `none`).
+    pub require_2fa: RequireSecondFactor,
 }
 
 impl std::fmt::Debug for Settings {
@@ -92,6 +95,30 @@ pub fn redact_url(url: &str) -> String {
 pub struct SettingsError {
     pub name: &'static str,
     pub message: String,
+}
+
+/// Who must sign in with a second factor (`SIGNPOST_REQUIRE_2FA`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequireSecondFactor {
+    /// Every youth worker (the default).
+    All,
+    /// Coordinators and admins only.
+    Leads,
+    /// Nobody: a password alone signs in.
+    None,
+}
+
+impl std::str::FromStr for RequireSecondFactor {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "all" => Ok(Self::All),
+            "leads" => Ok(Self::Leads),
+            "none" => Ok(Self::None),
+            _ => Err("must be all, leads or none".into()),
+        }
+    }
 }
 
 impl Settings {
@@ -159,6 +186,7 @@ impl Settings {
                 "SIGNPOST_SCHEDULER_SECS",
                 "30",
             )?),
+            require_2fa: parse(&lookup, "SIGNPOST_REQUIRE_2FA", "all")?,
         })
     }
 }
@@ -188,6 +216,24 @@ mod tests {
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(s.database_url, "sqlite://./data/signpost.db?mode=rwc");
         assert_eq!(s.content_dir, PathBuf::from("./content"));
+    }
+
+    #[test]
+    fn require_2fa_defaults_to_all_and_rejects_unknown_values() {
+        let s = Settings::from_lookup(|_| None).unwrap();
+        assert_eq!(s.require_2fa, RequireSecondFactor::All);
+        for (raw, want) in [
+            ("leads", RequireSecondFactor::Leads),
+            (" NONE ", RequireSecondFactor::None),
+            ("all", RequireSecondFactor::All),
+        ] {
+            let s = Settings::from_lookup(|n| (n == "SIGNPOST_REQUIRE_2FA").then(|| raw.into()))
+                .unwrap();
+            assert_eq!(s.require_2fa, want);
+        }
+        let err = Settings::from_lookup(|n| (n == "SIGNPOST_REQUIRE_2FA").then(|| "some".into()))
+            .unwrap_err();
+        assert_eq!(err.name, "SIGNPOST_REQUIRE_2FA");
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod m20261121_000003_outbox;
 mod m20261121_000004_sync;
 mod m20261121_000005_category_source;
 mod m20261202_000006_young_person;
+mod m20261202_000007_second_factor;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_sync::Migration),
             Box::new(m20261121_000005_category_source::Migration),
             Box::new(m20261202_000006_young_person::Migration),
+            Box::new(m20261202_000007_second_factor::Migration),
         ]
     }
 }

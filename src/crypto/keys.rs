@@ -24,6 +24,7 @@ pub struct Keys {
     seal: [u8; 32],
     receipt: [u8; 32],
     idempotency: [u8; 32],
+    recovery: [u8; 32],
 }
 
 /// Where the master key came from, for a startup log line.
@@ -48,6 +49,7 @@ impl Keys {
             seal: hmac_sha256(master, b"signpost seal v1"),
             receipt: hmac_sha256(master, b"signpost receipt v1"),
             idempotency: hmac_sha256(master, b"signpost idempotency v1"),
+            recovery: hmac_sha256(master, b"signpost recovery codes v1"),
         }
     }
 
@@ -116,6 +118,16 @@ impl Keys {
             &self.idempotency,
             format!("seal\0{scope}\0{key}").as_bytes(),
         )
+    }
+
+    /// How a youth worker's second-factor recovery code is stored: keyed, and bound to the
+    /// worker, so a stolen database alone cannot be used to test guessed codes.
+    pub fn recovery_code_hash(&self, worker_id: &[u8], normalised: &str) -> String {
+        let mut data = Vec::with_capacity(worker_id.len() + 1 + normalised.len());
+        data.extend_from_slice(worker_id);
+        data.push(0);
+        data.extend_from_slice(normalised.as_bytes());
+        hex_encode(&hmac_sha256(&self.recovery, &data))
     }
 
     /// Keyed, so a stolen database alone cannot be used to test guessed receipts.

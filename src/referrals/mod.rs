@@ -13,6 +13,9 @@ use std::time::Duration;
 
 use guard::Limiter;
 
+/// Wrong second-factor codes one account may have per 15 minutes, from any client.
+pub const CODE_FAILURES_PER_ACCOUNT: u32 = 5;
+
 /// The throttles, held in memory only.
 pub struct Guards {
     pub receipt_failures: Limiter<IpAddr>,
@@ -20,6 +23,11 @@ pub struct Guards {
     pub referrals_per_client: Limiter<IpAddr>,
     pub referrals_global: Limiter<()>,
     pub login_failures: Limiter<IpAddr>,
+    /// Wrong second-factor codes per youth-worker account (whoever sends them).
+    pub code_failures_per_account: Limiter<uuid::Uuid>,
+    /// Wrong second-factor codes per client.
+    pub code_failures_per_client: Limiter<IpAddr>,
+    pub code_failures_window: Duration,
     pub reports_per_client: Limiter<IpAddr>,
     pub reports_global: Limiter<()>,
 }
@@ -39,6 +47,9 @@ impl Guards {
                 Duration::from_secs(60),
             ),
             login_failures: Limiter::new(settings.login_failures_allowed, window),
+            code_failures_per_account: Limiter::new(CODE_FAILURES_PER_ACCOUNT, window),
+            code_failures_per_client: Limiter::new(settings.login_failures_allowed, window),
+            code_failures_window: window,
             reports_per_client: Limiter::new(
                 settings.reports_per_client_per_hour,
                 Duration::from_secs(3600),
@@ -55,6 +66,8 @@ impl Guards {
         self.referrals_per_client.prune();
         self.referrals_global.prune();
         self.login_failures.prune();
+        self.code_failures_per_account.prune();
+        self.code_failures_per_client.prune();
         self.reports_per_client.prune();
         self.reports_global.prune();
     }

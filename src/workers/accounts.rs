@@ -73,6 +73,9 @@ pub async fn add(
         password_hash: Set(hash),
         active: Set(true),
         created_at: Set(now),
+        totp_secret_sealed: Set(None),
+        totp_enrolled_at: Set(None),
+        totp_last_step: Set(None),
     }
     .insert(db)
     .await

@@ -4,3 +4,4 @@ pub mod auth;
 pub mod inbox;
 pub mod model;
 pub mod routes;
+pub mod second_factor;
