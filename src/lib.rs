@@ -13,7 +13,9 @@
 //! - `/v1/admin/webhooks…`, `/v1/admin/notifications…` → [`notify`]
 //! - `/v1/services/{id}/reports`, `/v1/admin/reports…` (wrong listings) → [`reports`]
 //! - `/healthz`, `/readyz`, `/metrics`, `/v1/about`, `/openapi.json`, `/docs` → [`ops`]
+//! - `/console…` (the youth workers' web console) → [`console`]
 pub mod clock;
+pub mod console;
 pub mod content;
 pub mod crypto;
 pub mod db;
@@ -112,6 +114,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(ops::metrics_router())
+        .merge(console::router(state.clone()))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(|| async { error::ApiError::NotFound("there is nothing at this address".into()) })
         // Enforced where a body is read, so the 413 is a problem+json like every error.

@@ -65,6 +65,12 @@ pub struct Settings {
     /// `SIGNPOST_REQUIRE_2FA`: who must sign in with a second factor (`all`, `leads` or
     /// `none`).
     pub require_2fa: RequireSecondFactor,
+    /// `SIGNPOST_PUBLIC_URL`: where people reach this service (`https://…` in production):
+    /// the console's cookies are `__Host-` and `Secure` when it is https, and a form must
+    /// come from its origin. Unset: the request's own `Host`.
+    pub public_url: Option<String>,
+    /// `SIGNPOST_CONSOLE_IDLE_MINUTES`: a console sign-in ends after this long unused.
+    pub console_idle_minutes: u32,
 }
 
 impl std::fmt::Debug for Settings {
@@ -187,6 +193,10 @@ impl Settings {
                 "30",
             )?),
             require_2fa: parse(&lookup, "SIGNPOST_REQUIRE_2FA", "all")?,
+            public_url: lookup("SIGNPOST_PUBLIC_URL")
+                .map(|u| u.trim().trim_end_matches('/').to_string())
+                .filter(|u| !u.is_empty()),
+            console_idle_minutes: parse(&lookup, "SIGNPOST_CONSOLE_IDLE_MINUTES", "30")?,
         })
     }
 }

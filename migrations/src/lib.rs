@@ -8,6 +8,7 @@ mod m20261121_000004_sync;
 mod m20261121_000005_category_source;
 mod m20261202_000006_young_person;
 mod m20261202_000007_second_factor;
+mod m20261202_000008_console_sessions;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000005_category_source::Migration),
             Box::new(m20261202_000006_young_person::Migration),
             Box::new(m20261202_000007_second_factor::Migration),
+            Box::new(m20261202_000008_console_sessions::Migration),
         ]
     }
 }

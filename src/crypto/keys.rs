@@ -25,6 +25,7 @@ pub struct Keys {
     receipt: [u8; 32],
     idempotency: [u8; 32],
     recovery: [u8; 32],
+    csrf: [u8; 32],
 }
 
 /// Where the master key came from, for a startup log line.
@@ -50,6 +51,7 @@ impl Keys {
             receipt: hmac_sha256(master, b"signpost receipt v1"),
             idempotency: hmac_sha256(master, b"signpost idempotency v1"),
             recovery: hmac_sha256(master, b"signpost recovery codes v1"),
+            csrf: hmac_sha256(master, b"signpost console csrf v1"),
         }
     }
 
@@ -118,6 +120,13 @@ impl Keys {
             &self.idempotency,
             format!("seal\0{scope}\0{key}").as_bytes(),
         )
+    }
+
+    /// The console's anti-forgery token for a form: an HMAC of what the form is bound to
+    /// (a session id, or a pre-session cookie), so only a page this server rendered for
+    /// that browser carries it.
+    pub fn csrf_token(&self, binding: &str) -> String {
+        hex_encode(&hmac_sha256(&self.csrf, binding.as_bytes()))
     }
 
     /// How a youth worker's second-factor recovery code is stored: keyed, and bound to the

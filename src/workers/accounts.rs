@@ -103,12 +103,28 @@ pub async fn authenticate(
     }
 }
 
+/// A bearer token for the JSON API.
+pub const SESSION_API: &str = "api";
+/// A browser session of the youth-worker console (a cookie).
+pub const SESSION_CONSOLE: &str = "console";
+
 /// Starts a session; returns the bearer token (shown once) and when it expires.
 pub async fn start_session(
     db: &DatabaseConnection,
     worker_id: Uuid,
     hours: u32,
     now: DateTime<Utc>,
+) -> Result<(String, DateTime<Utc>), sea_orm::DbErr> {
+    start_session_of_kind(db, worker_id, hours, now, SESSION_API).await
+}
+
+/// Starts a session of a kind (`api` or `console`); only the token's SHA-256 is stored.
+pub async fn start_session_of_kind(
+    db: &DatabaseConnection,
+    worker_id: Uuid,
+    hours: u32,
+    now: DateTime<Utc>,
+    kind: &str,
 ) -> Result<(String, DateTime<Utc>), sea_orm::DbErr> {
     let (token, hash) = new_token();
     let expires_at = now + Duration::hours(i64::from(hours));
@@ -119,16 +135,29 @@ pub async fn start_session(
         created_at: Set(now),
         expires_at: Set(expires_at),
         revoked_at: Set(None),
+        last_seen_at: Set(Some(now)),
+        kind: Set(kind.to_string()),
     }
     .insert(db)
     .await?;
     Ok((token, expires_at))
 }
 
-/// The active worker behind a live token.
+/// The active worker behind a live bearer token (a console cookie is not one).
 pub async fn worker_for_token(
     db: &DatabaseConnection,
     token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(worker::Model, worker_session::Model)>, sea_orm::DbErr> {
+    worker_for_session_token(db, token, SESSION_API, now).await
+}
+
+/// The active worker behind a live token of a kind: unknown, revoked, expired, of
+/// another kind or of a deactivated account is `None`.
+pub async fn worker_for_session_token(
+    db: &DatabaseConnection,
+    token: &str,
+    kind: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<(worker::Model, worker_session::Model)>, sea_orm::DbErr> {
     let Some(session) = worker_session::Entity::find()
@@ -138,13 +167,27 @@ pub async fn worker_for_token(
     else {
         return Ok(None);
     };
-    if session.revoked_at.is_some() || session.expires_at <= now {
+    if session.revoked_at.is_some() || session.expires_at <= now || session.kind != kind {
         return Ok(None);
     }
     let w = worker::Entity::find_by_id(session.worker_id)
         .one(db)
         .await?;
     Ok(w.filter(|w| w.active).map(|w| (w, session)))
+}
+
+/// Records that a session was used now.
+pub async fn touch(
+    db: &DatabaseConnection,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    worker_session::Entity::update_many()
+        .col_expr(worker_session::Column::LastSeenAt, Expr::value(now))
+        .filter(worker_session::Column::Id.eq(session_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 pub async fn revoke(

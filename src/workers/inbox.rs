@@ -91,12 +91,47 @@ pub async fn list(
     page: u32,
     per_page: u32,
 ) -> ApiResult<(Vec<InboxItem>, u64)> {
+    let filter = Filter {
+        status,
+        urgency,
+        ..Filter::default()
+    };
+    let (rows, total) = list_rows(state, organisation, &filter, page, per_page).await?;
+    Ok((rows.into_iter().map(|(_, item)| item).collect(), total))
+}
+
+/// Which of the organisation's referrals to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter<'a> {
+    pub status: Option<&'a str>,
+    pub urgency: Option<&'a str>,
+    /// Only those this worker has claimed.
+    pub claimed_by: Option<Uuid>,
+    /// Only those nobody has claimed.
+    pub unclaimed: bool,
+}
+
+/// A page of the organisation's referrals (urgent first, then oldest first), each with
+/// its row, for views that need more than the inbox line (the console's clocks).
+pub async fn list_rows(
+    state: &AppState,
+    organisation: Uuid,
+    filter: &Filter<'_>,
+    page: u32,
+    per_page: u32,
+) -> ApiResult<(Vec<(referral::Model, InboxItem)>, u64)> {
     let mut q = referral::Entity::find().filter(referral::Column::OrganisationId.eq(organisation));
-    if let Some(s) = status {
+    if let Some(s) = filter.status {
         q = q.filter(referral::Column::Status.eq(s));
     }
-    if let Some(u) = urgency {
+    if let Some(u) = filter.urgency {
         q = q.filter(referral::Column::Urgency.eq(u));
+    }
+    if let Some(w) = filter.claimed_by {
+        q = q.filter(referral::Column::ClaimedBy.eq(w));
+    }
+    if filter.unclaimed {
+        q = q.filter(referral::Column::ClaimedBy.is_null());
     }
     let total = q.clone().count(&state.db).await?;
     // 'urgent' sorts after 'routine' alphabetically: descending puts it first.
@@ -104,7 +139,7 @@ pub async fn list(
         .order_by_desc(referral::Column::Urgency)
         .order_by_asc(referral::Column::CreatedAt)
         .order_by_asc(referral::Column::Id)
-        .offset(u64::from(page - 1) * u64::from(per_page))
+        .offset(u64::from(page.max(1) - 1) * u64::from(per_page))
         .limit(u64::from(per_page))
         .all(&state.db)
         .await?;
@@ -113,7 +148,50 @@ pub async fn list(
         rows.iter().filter_map(|r| r.claimed_by).collect(),
     )
     .await?;
-    Ok((rows.iter().map(|r| item(state, r, &names)).collect(), total))
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let i = item(state, &r, &names);
+            (r, i)
+        })
+        .collect::<Vec<_>>())
+    .map(|rows| (rows, total))
+}
+
+/// Open urgent referrals of the organisation's that nobody has claimed.
+pub async fn unclaimed_urgent(state: &AppState, organisation: Uuid) -> ApiResult<u64> {
+    Ok(referral::Entity::find()
+        .filter(referral::Column::OrganisationId.eq(organisation))
+        .filter(referral::Column::Urgency.eq(service::URGENT))
+        .filter(referral::Column::ClaimedBy.is_null())
+        .filter(referral::Column::Status.is_not_in(["closed", "withdrawn"]))
+        .count(&state.db)
+        .await?)
+}
+
+/// The young person's age, if they gave it.
+pub fn age_of(state: &AppState, r: &referral::Model) -> ApiResult<Option<u8>> {
+    Ok(open_sealed(state, r, r.age_sealed.as_deref())?.and_then(|a| a.parse().ok()))
+}
+
+/// The status and outcome a change asks for: closing needs an outcome, and only closing
+/// takes one.
+pub fn status_and_outcome(
+    status: super::model::NewStatus,
+    outcome: Option<super::model::Outcome>,
+) -> ApiResult<(&'static str, Option<&'static str>)> {
+    use super::model::NewStatus;
+    match (status, outcome) {
+        (NewStatus::Closed, None) => Err(ApiError::field(
+            "outcome",
+            "is required to close a referral",
+        )),
+        (NewStatus::Closed, Some(o)) => Ok(("closed", Some(o.as_str()))),
+        (NewStatus::InProgress, Some(_)) => {
+            Err(ApiError::field("outcome", "is only given when closing"))
+        }
+        (NewStatus::InProgress, None) => Ok(("in_progress", None)),
+    }
 }
 
 fn open_sealed(
@@ -312,6 +390,101 @@ pub async fn write(
         .filter(referral::Column::Id.eq(id))
         .exec(&txn)
         .await?;
+    txn.commit().await?;
+    Ok(m)
+}
+
+/// Gives a claimed referral back to the team: the worker who holds it, or a coordinator
+/// or admin, may release it. It goes back to `assigned` with nobody holding it.
+pub async fn release(
+    state: &AppState,
+    organisation: Uuid,
+    worker_id: Uuid,
+    can_release_others: bool,
+    id: Uuid,
+) -> ApiResult<referral::Model> {
+    let r = find(&state.db, organisation, id).await?;
+    if !service::is_open(&r.status) {
+        return Err(ApiError::Conflict("this referral is closed".into()));
+    }
+    let Some(holder) = r.claimed_by else {
+        return Err(ApiError::Conflict("nobody has taken this referral".into()));
+    };
+    if holder != worker_id && !can_release_others {
+        return Err(ApiError::Forbidden(
+            "only the youth worker who took this referral, or a coordinator, can release it".into(),
+        ));
+    }
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    let updated = referral::Entity::update_many()
+        .col_expr(
+            referral::Column::ClaimedBy,
+            Expr::value(Option::<Uuid>::None),
+        )
+        .col_expr(referral::Column::Status, Expr::value("assigned"))
+        .col_expr(referral::Column::UpdatedAt, Expr::value(now))
+        .filter(referral::Column::Id.eq(id))
+        .filter(referral::Column::OrganisationId.eq(organisation))
+        .filter(referral::Column::ClaimedBy.eq(holder))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        txn.rollback().await?;
+        return Err(ApiError::Conflict(
+            "this referral changed hands while you were looking".into(),
+        ));
+    }
+    service::event(
+        &txn,
+        id,
+        "released",
+        Some(worker_id),
+        Some(organisation),
+        None,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    find(&state.db, organisation, id).await
+}
+
+/// A private note on a referral: kept in the thread for the team, never sent to the young
+/// person.
+pub async fn note(
+    state: &AppState,
+    organisation: Uuid,
+    worker_id: Uuid,
+    id: Uuid,
+    body: &str,
+) -> ApiResult<referral_message::Model> {
+    let r = find(&state.db, organisation, id).await?;
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(ApiError::field("body", "must not be empty"));
+    }
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    let m = service::add_message(
+        &txn,
+        &state.keys,
+        &r,
+        SENDER_NOTE,
+        Some(worker_id),
+        body,
+        now,
+    )
+    .await?;
+    service::event(
+        &txn,
+        id,
+        "note",
+        Some(worker_id),
+        Some(organisation),
+        None,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(m)
 }
