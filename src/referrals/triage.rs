@@ -12,7 +12,7 @@
 //! phrase says `..` (up to 2 other words; `..N` up to N). A match that lies inside a
 //! match of an `[[ordinary]]` phrase (`my mum's going to kill me`, `shot on my phone`) does not count.
 //! See the comment at the top of the content file for the syntax.
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use rust_stemmers::{Algorithm, Stemmer};
 use serde::Deserialize;
@@ -62,9 +62,19 @@ pub fn is_topic(topic: &str) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct Matcher {
     spellings: HashMap<String, Vec<String>>,
+    /// Irregular forms (`came` → `come`): a message word also takes the stem of its base.
+    irregular: HashMap<String, String>,
+    /// Real words that are one letter away from a listed word (`thread`, `threat`):
+    /// never read as typos.
+    real_words: HashSet<String>,
     groups: Vec<Group>,
     ordinary: Vec<Phrase>,
 }
+
+/// A phrase word this long or longer also matches a message word one typo away
+/// (a letter missed, added, changed, or two letters swapped), if both start with the
+/// same letter and the message word is not in `[typos] real_words`.
+pub const TYPO_MIN_LEN: usize = 6;
 
 #[derive(Debug, Clone)]
 struct Group {
@@ -102,6 +112,8 @@ struct WordPattern {
 struct Token {
     forms: Vec<String>,
     stems: Vec<String>,
+    /// False for the real words that must not be read as typos.
+    typo_able: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,6 +121,10 @@ struct Token {
 struct WordsDoc {
     #[serde(default)]
     spellings: BTreeMap<String, String>,
+    #[serde(default)]
+    irregular: BTreeMap<String, String>,
+    #[serde(default)]
+    typos: TyposFile,
     #[serde(default)]
     group: Vec<GroupFile>,
     #[serde(default)]
@@ -129,6 +145,13 @@ struct GroupFile {
     #[allow(dead_code)]
     about: String,
     phrases: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TyposFile {
+    #[serde(default)]
+    real_words: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,6 +208,29 @@ impl Matcher {
             matcher.spellings.insert(from, to);
         }
 
+        for (key, value) in &doc.irregular {
+            let (from, to) = (plain_words(key), plain_words(value));
+            if from.len() != 1 || to.len() != 1 {
+                return Err(error(
+                    spelling_line_in(text, "irregular", key),
+                    "irregular",
+                    format!("{key:?} = {value:?}: one word = its base word"),
+                ));
+            }
+            matcher.irregular.insert(from[0].clone(), to[0].clone());
+        }
+        for w in &doc.typos.real_words {
+            let words = plain_words(w);
+            if words.len() != 1 {
+                return Err(error(
+                    table_line(text, "typos"),
+                    "real_words",
+                    format!("{w:?}: one word each"),
+                ));
+            }
+            matcher.real_words.extend(words);
+        }
+
         let stemmer = Stemmer::create(Algorithm::English);
         if doc.group.iter().all(|g| !g.urgent) {
             return Err(error(
@@ -234,6 +280,21 @@ impl Matcher {
                 matcher.ordinary.push(phrase);
             }
         }
+        // Every word the file lists is a real word: never read as a typo of another.
+        let listed: Vec<String> = matcher
+            .groups
+            .iter()
+            .flat_map(|g| &g.phrases)
+            .chain(&matcher.ordinary)
+            .flat_map(|p| &p.parts)
+            .filter_map(|part| match part {
+                Part::Word(ws) => Some(ws),
+                Part::Gap(_) => None,
+            })
+            .flatten()
+            .map(|w| w.word.clone())
+            .collect();
+        matcher.real_words.extend(listed);
         Ok(matcher)
     }
 
@@ -324,7 +385,7 @@ impl Matcher {
                 }
             }
         }
-        out
+        join_self(out)
     }
 
     fn spelling(&self, piece: &str) -> Option<&Vec<String>> {
@@ -350,11 +411,48 @@ impl Matcher {
                 forms.dedup();
                 let mut stems: Vec<String> =
                     forms.iter().map(|f| stemmer.stem(f).into_owned()).collect();
+                // Irregular forms take their base's stem too: "came" ~ "come".
+                stems.extend(
+                    forms
+                        .iter()
+                        .filter_map(|f| self.irregular.get(f))
+                        .map(|base| stemmer.stem(base).into_owned()),
+                );
+                let typo_able = !forms.iter().any(|f| self.real_words.contains(f));
                 stems.sort();
                 stems.dedup();
-                Token { forms, stems }
+                Token {
+                    forms,
+                    stems,
+                    typo_able,
+                }
             })
             .collect()
+    }
+
+    /// The listed words (of urgent groups) that `word` of a message is read as a typo
+    /// of: for checking that no common word is misread (add it to `[typos] real_words`).
+    pub fn typo_readings(&self, word: &str) -> Vec<String> {
+        let Some(t) = self.tokens(word).into_iter().next() else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = self
+            .groups
+            .iter()
+            .filter(|g| g.urgent)
+            .flat_map(|g| &g.phrases)
+            .flat_map(|p| &p.parts)
+            .filter_map(|part| match part {
+                Part::Word(ws) => Some(ws),
+                Part::Gap(_) => None,
+            })
+            .flatten()
+            .filter(|w| !w.matches_plainly(&t) && w.matches(&t))
+            .map(|w| w.word.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// Triage of a message on its own (no needs).
@@ -412,7 +510,26 @@ fn match_from(parts: &[Part], tokens: &[Token], pos: usize) -> Option<usize> {
 
 impl WordPattern {
     fn matches(&self, t: &Token) -> bool {
+        self.matches_plainly(t) || (!self.exact && t.typo_able && self.typo_of(t))
+    }
+
+    /// The word itself or one of its forms, no typo.
+    fn matches_plainly(&self, t: &Token) -> bool {
         t.forms.contains(&self.word) || (!self.exact && t.stems.contains(&self.stem))
+    }
+
+    /// One typo away from this word as written in the content file (see
+    /// [`TYPO_MIN_LEN`]; both words that long): a letter missed ("purpos", "touchd"),
+    /// added, changed ("happyer"), or two neighbouring letters swapped ("suicdie"), with
+    /// the first letter kept. Stems are not compared: short stems collide too often.
+    fn typo_of(&self, t: &Token) -> bool {
+        let near = |typed: &str, listed: &str| {
+            listed.chars().count() >= TYPO_MIN_LEN
+                && typed.chars().count() >= TYPO_MIN_LEN
+                && typed.chars().next() == listed.chars().next()
+                && one_typo_apart(typed, listed)
+        };
+        t.forms.iter().any(|f| near(f, &self.word))
     }
 }
 
@@ -508,6 +625,25 @@ fn open_contraction(raw: &str) -> Vec<String> {
     vec![t.replace('\'', "")]
 }
 
+/// `my self` → `myself`, `him self` → `himself` (written apart by younger children).
+fn join_self(words: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    for w in words {
+        if matches!(w.as_str(), "self" | "selves")
+            && let Some(last) = out.last_mut()
+            && matches!(
+                last.as_str(),
+                "my" | "your" | "him" | "her" | "them" | "it" | "our" | "thy"
+            )
+        {
+            last.push_str(&w);
+            continue;
+        }
+        out.push(w);
+    }
+    out
+}
+
 /// Words without spellings applied (for the right-hand side of a spelling).
 fn plain_words(text: &str) -> Vec<String> {
     raw_tokens(text, |_| false)
@@ -577,8 +713,22 @@ fn phrase_line(text: &str, table: &str, index: usize, phrase: &str) -> usize {
 
 /// The line where `key` is set in the `[spellings]` table (else that table's header).
 fn spelling_line(text: &str, key: &str) -> usize {
+    spelling_line_in(text, "spellings", key)
+}
+
+/// The line of the `[table]` header (else 1).
+fn table_line(text: &str, table: &str) -> usize {
+    let header = format!("[{table}]");
+    text.lines()
+        .position(|l| l.trim() == header)
+        .map_or(1, |p| p + 1)
+}
+
+/// The line where `key` is set in the `[table]` table (else that table's header).
+fn spelling_line_in(text: &str, table: &str, key: &str) -> usize {
     let lines: Vec<&str> = text.lines().collect();
-    let Some(header) = lines.iter().position(|l| l.trim() == "[spellings]") else {
+    let header = format!("[{table}]");
+    let Some(header) = lines.iter().position(|l| l.trim() == header) else {
         return 1;
     };
     let forms = [format!("\"{key}\""), format!("'{key}'"), key.to_string()];
@@ -592,6 +742,27 @@ fn spelling_line(text: &str, key: &str) -> usize {
             })
         })
         .map_or(header + 1, |p| header + p + 2)
+}
+
+/// True when `a` and `b` are one typo apart: one letter missed, added or changed, or two
+/// neighbouring letters swapped (bounded Damerau-Levenshtein distance of exactly 1).
+fn one_typo_apart(a: &str, b: &str) -> bool {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a == b || a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let (ra, rb) = (&a[prefix..], &b[prefix..]);
+    if ra.len() == rb.len() {
+        // One letter changed, or two neighbouring letters swapped.
+        ra[1..] == rb[1..]
+            || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
+    } else if ra.len() > rb.len() {
+        ra[1..] == *rb
+    } else {
+        rb[1..] == *ra
+    }
 }
 
 #[cfg(test)]
@@ -728,6 +899,62 @@ phrases = ["mum ..3 kill me", "knife and fork", "got .. shot on my phone|camera"
         assert!(!t.urgent);
         assert_eq!(t.matched, ["passed away"]);
         assert!(t.topics.contains("bereavement"));
+    }
+
+    #[test]
+    fn one_typo_in_a_long_word_still_matches() {
+        let m = matcher(
+            r#"
+[irregular]
+came = "come"
+
+[typos]
+real_words = ["thread"]
+
+[[group]]
+topic = "suicide"
+phrases = ["suicide", "better off without me", "threat", "=killed", "come for me", "hurt myself"]
+"#,
+        );
+        // Missed, added, changed and swapped letters, first letter kept.
+        for typed in [
+            "sucide",
+            "suicidee",
+            "suicjde",
+            "suicdie",
+            "betetr off without me",
+        ] {
+            assert!(m.scan(typed).urgent, "{typed}");
+        }
+        // Not two typos, not the first letter, not a listed real word, not short words,
+        // not an exact (`=`) word.
+        for typed in [
+            "sucde",
+            "zuicide",
+            "a thread",
+            "betetr of without me",
+            "bettr off without me",
+            "kilked",
+        ] {
+            assert!(!m.scan(typed).urgent, "{typed}");
+        }
+        // Irregular forms and "my self".
+        assert!(m.scan("he came for me").urgent);
+        assert!(m.scan("i hurt my self").urgent);
+        assert_eq!(m.typo_readings("sucide"), ["suicide"]);
+        assert!(m.typo_readings("suicide").is_empty());
+    }
+
+    #[test]
+    fn one_typo_apart_is_a_bounded_edit_distance() {
+        assert!(one_typo_apart("purpos", "purpose"));
+        assert!(one_typo_apart("purpose", "purpos"));
+        assert!(one_typo_apart("touchd", "touched"));
+        assert!(one_typo_apart("happyer", "happier"));
+        assert!(one_typo_apart("suicdie", "suicide"));
+        assert!(!one_typo_apart("suicide", "suicide"));
+        assert!(!one_typo_apart("sucdie", "suicide"));
+        assert!(!one_typo_apart("privit", "private"));
     }
 
     #[test]
