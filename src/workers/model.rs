@@ -13,6 +13,10 @@ pub struct Login {
     pub email: String,
     #[validate(length(min = 1, max = 1024))]
     pub password: String,
+    /// The second factor, when it is asked for: the 6-digit code from the authenticator
+    /// app, or a recovery code (any case, with or without dashes or spaces).
+    #[validate(length(max = 64))]
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -27,6 +31,22 @@ pub struct WorkerView {
     pub name: String,
     pub role: String,
     pub organisation: OrganisationBrief,
+}
+
+/// A sign-in that needs its second step: an `application/problem+json` body with one
+/// more field. `type` is `/problems/second-factor-required` (401: send the same email and
+/// password again with `code`) or `/problems/second-factor-setup-required` (403: the
+/// second factor must first be set up in the console, at `setup_at`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecondFactorNeeded {
+    #[serde(flatten)]
+    pub problem: crate::error::Problem,
+    /// `code` (send `code` with the email and password) or `setup` (set it up in the
+    /// console first).
+    pub second_factor: String,
+    /// Where to set up the second factor (`/console`), when `second_factor` is `setup`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup_at: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

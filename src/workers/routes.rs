@@ -5,6 +5,7 @@ use axum::{
     Json,
     extract::{Path, State},
     http::StatusCode,
+    response::{IntoResponse, Response},
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -14,8 +15,10 @@ use super::auth::SignedIn;
 use super::inbox;
 use super::model::{
     InboxItem, InboxMessage, InboxQuery, InboxReferral, Login, LoginAnswer, NewStatus,
-    OrganisationBrief, StatusChange, Transfer, WorkerMessage, WorkerRef, WorkerView,
+    OrganisationBrief, SecondFactorNeeded, StatusChange, Transfer, WorkerMessage, WorkerRef,
+    WorkerView,
 };
+use super::second_factor::{self, AfterPassword};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ValidatedJson, ValidatedQuery};
 use crate::paging::{Page, PageQuery};
@@ -42,18 +45,29 @@ fn parse_id(raw: &str) -> ApiResult<Uuid> {
 const BAD_LOGIN: &str = "That email and password do not match an active account.";
 
 /// Sign in.
+///
+/// When `SIGNPOST_REQUIRE_2FA` asks a second factor of this worker (or they have set one
+/// up), a right email and password alone get no token:
+/// - set up, and no `code` sent: 401 with `type` `/problems/second-factor-required` and
+///   `second_factor: "code"`; send the same request again with `code`;
+/// - not set up yet: 403 with `type` `/problems/second-factor-setup-required`,
+///   `second_factor: "setup"` and `setup_at: "/console"`: sign in there once to set it up.
+///
+/// A wrong code is a 401 (`/problems/unauthorized`); too many wrong codes for the account
+/// (5 in 15 minutes, from anywhere) or from the client are a 429.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "workers",
     request_body = Login,
     responses(
         (status = 200, body = LoginAnswer),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong email, password or code (`/problems/unauthorized`), or a code is needed (`/problems/second-factor-required`, with `second_factor: \"code\"`)", body = SecondFactorNeeded, content_type = "application/problem+json"),
+        (status = 403, description = "The second factor must be set up in the console first (`/problems/second-factor-setup-required`)", body = SecondFactorNeeded, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn login(
     State(state): State<AppState>,
     ClientKey(ip): ClientKey,
     ValidatedJson(input): ValidatedJson<Login>,
-) -> ApiResult<Json<LoginAnswer>> {
+) -> ApiResult<Response> {
     let guard = &state.guards.login_failures;
     if guard.count(&ip) >= state.settings.login_failures_allowed {
         return Err(ApiError::TooManyRequests {
@@ -68,6 +82,21 @@ async fn login(
         }
         return Err(ApiError::Unauthorized(BAD_LOGIN.into()));
     };
+    match second_factor::after_password(&state, &worker).await? {
+        AfterPassword::Complete => {}
+        AfterPassword::NeedEnrolment => return Ok(second_factor_setup_needed()),
+        AfterPassword::NeedCode => {
+            match input
+                .code
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+            {
+                None => return Ok(second_factor_code_needed()),
+                Some(code) => second_factor::verify(&state, &worker, code, ip).await?,
+            }
+        }
+    }
     let (token, expires_at) = accounts::start_session(
         &state.db,
         worker.id,
@@ -93,7 +122,58 @@ async fn login(
                 name: org_name,
             },
         },
-    }))
+    })
+    .into_response())
+}
+
+fn second_factor_code_needed() -> Response {
+    second_factor_problem(
+        StatusCode::UNAUTHORIZED,
+        Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "second-factor-required",
+            "Enter your code",
+            "Send the same email and password again with `code`: the 6-digit code from your authenticator app, or one of your recovery codes.",
+        ),
+        "code",
+        None,
+    )
+}
+
+fn second_factor_setup_needed() -> Response {
+    second_factor_problem(
+        StatusCode::FORBIDDEN,
+        Problem::new(
+            StatusCode::FORBIDDEN,
+            "second-factor-setup-required",
+            "Set up your second factor first",
+            "Your account needs a second factor (an authenticator app) to sign in, and it is not set up yet. Sign in to the console at /console once to set it up, then sign in here with your code.",
+        ),
+        "setup",
+        Some("/console"),
+    )
+}
+
+fn second_factor_problem(
+    status: StatusCode,
+    problem: Problem,
+    second_factor: &str,
+    setup_at: Option<&str>,
+) -> Response {
+    let mut response = (
+        status,
+        Json(SecondFactorNeeded {
+            problem,
+            second_factor: second_factor.to_string(),
+            setup_at: setup_at.map(str::to_string),
+        }),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/problem+json"),
+    );
+    response
 }
 
 /// Sign out: the token stops working.

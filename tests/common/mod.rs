@@ -229,6 +229,9 @@ impl TestApp {
                 "SIGNPOST_DATA_DIR" => Some(data_path.clone()),
                 "SIGNPOST_DB_MAX_CONNECTIONS" => Some("5".into()),
                 "SIGNPOST_RELOAD_SECS" => Some("3600".into()),
+                // Most tests sign in with email and password only; tests of the second
+                // factor set this themselves.
+                "SIGNPOST_REQUIRE_2FA" => Some("none".into()),
                 _ => None,
             })
         })
