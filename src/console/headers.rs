@@ -61,6 +61,12 @@ pub fn origin_of(url: &str) -> Option<String> {
 
 /// The form must come from the public URL's origin, or, without that setting, from the
 /// host it was sent to. A missing `Origin` is refused.
+///
+/// Our pages send `Referrer-Policy: no-referrer`, and under that policy browsers send
+/// `Origin: null` even on a same-origin form post (Fetch standard, "serializing a request
+/// origin"). Such a post is accepted only when the browser's own Fetch Metadata says it
+/// came from this site (`Sec-Fetch-Site: same-origin`), which a page on another site
+/// cannot forge; the form's CSRF token is checked as well either way.
 pub fn origin_allowed(headers: &HeaderMap, public_url: Option<&str>) -> bool {
     let Some(origin) = headers
         .get(header::ORIGIN)
@@ -69,6 +75,12 @@ pub fn origin_allowed(headers: &HeaderMap, public_url: Option<&str>) -> bool {
     else {
         return false;
     };
+    if origin == "null" {
+        return headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("same-origin"));
+    }
     match public_url {
         Some(url) => origin_of(url).is_some_and(|expected| expected == origin),
         None => {
@@ -95,6 +107,28 @@ mod tests {
             h.insert(k.clone(), HeaderValue::from_str(v).unwrap());
         }
         h
+    }
+
+    #[test]
+    fn a_null_origin_needs_the_browsers_same_origin_fetch_metadata() {
+        let null_same = headers(&[
+            (header::ORIGIN, "null"),
+            (
+                header::HeaderName::from_static("sec-fetch-site"),
+                "same-origin",
+            ),
+        ]);
+        assert!(origin_allowed(&null_same, Some("https://s.example.org")));
+        assert!(origin_allowed(&null_same, None));
+        let null_cross = headers(&[
+            (header::ORIGIN, "null"),
+            (
+                header::HeaderName::from_static("sec-fetch-site"),
+                "cross-site",
+            ),
+        ]);
+        assert!(!origin_allowed(&null_cross, None));
+        assert!(!origin_allowed(&headers(&[(header::ORIGIN, "null")]), None));
     }
 
     #[test]

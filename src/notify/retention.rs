@@ -8,7 +8,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use crate::entities::{outbox, referral, referral_message, worker_session};
+use crate::entities::{login_challenge, outbox, referral, referral_message, worker_session};
 use crate::referrals::{idempotency, service};
 use crate::reports;
 use crate::state::AppState;
@@ -83,6 +83,11 @@ pub async fn purge(state: &AppState) -> Result<Purged, sea_orm::DbErr> {
         .await?
         .rows_affected;
     done.idempotent_answers = idempotency::purge_expired(&state.db, now).await?;
+    // Sign-in steps left half-way (password given, no code) expire after ten minutes.
+    login_challenge::Entity::delete_many()
+        .filter(login_challenge::Column::ExpiresAt.lte(now))
+        .exec(&state.db)
+        .await?;
     done.reports = reports::purge_resolved(&state.db, cutoff).await?;
     state.guards.prune();
     Ok(done)
