@@ -19,22 +19,9 @@ use serde::Deserialize;
 
 use crate::content::files::{ContentError, locate, parse_toml};
 
-/// The topics a word group or a need may name. Another part of the service orders help
-/// lines by these exact strings: keep them in step with `crate::help`.
-pub const TOPICS: [&str; 12] = [
-    "suicide",
-    "self-harm",
-    "mental-health",
-    "weapons",
-    "violence",
-    "exploitation",
-    "online-images",
-    "abuse",
-    "home",
-    "crime",
-    "drugs",
-    "bereavement",
-];
+/// The topics a word group or a need may name: the one vocabulary help lines are
+/// ordered by, defined beside them.
+pub use crate::help::TOPICS;
 
 /// The most words a `..N` gap may skip.
 pub const MAX_GAP: usize = 5;
