@@ -286,6 +286,21 @@ async fn every_page_has_its_headers_and_refers_to_no_other_host() {
         let missing = b.get("/console/nothing-here").await;
         assert_eq!(missing.status, 404);
         assert_html_page(&missing, "404");
+        // Opening a form's address leads back to its page; other methods are an error page.
+        let res = b.get(&format!("/console/referrals/{id}/reply")).await;
+        assert_eq!(res.status, 303);
+        assert_eq!(res.location(), format!("/console/referrals/{id}"));
+        assert_eq!(b.get("/console/sign-out").await.location(), "/console");
+        let res = b
+            .client
+            .delete(format!("{}/console/inbox", b.base))
+            .header("cookie", b.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        let res = b.take(res).await;
+        assert_eq!(res.status, 405);
+        assert_html_page(&res, "405");
         let refused = b.post_from("/console/sign-out", &[], None).await;
         assert_eq!(refused.status, 403);
         assert_html_page(&refused, "403");

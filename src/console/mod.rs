@@ -21,10 +21,11 @@ pub mod signin;
 use askama::Template;
 use axum::{
     Router,
+    handler::Handler,
     http::{HeaderValue, StatusCode, header},
     middleware,
     response::{IntoResponse, Redirect, Response},
-    routing::{any, get, post},
+    routing::{MethodRouter, any, get, post},
 };
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::London;
@@ -77,35 +78,89 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
     response
 }
 
-/// Every console route, with its headers and the `Origin` check.
+/// Every console route, with its headers and the `Origin` check. Opening a form's address
+/// leads back to its page; any other method is an error page.
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/console", get(home))
-        .route("/console/", get(home))
-        .route("/console/sign-in", get(signin::form).post(signin::submit))
+        .route("/console", get(home).fallback(method_not_allowed))
+        .route("/console/", get(home).fallback(method_not_allowed))
+        .route(
+            "/console/sign-in",
+            get(signin::form)
+                .post(signin::submit)
+                .fallback(method_not_allowed),
+        )
         .route(
             "/console/sign-in/code",
-            get(signin::code_form).post(signin::code_submit),
+            get(signin::code_form)
+                .post(signin::code_submit)
+                .fallback(method_not_allowed),
         )
         .route(
             "/console/sign-in/enrol",
-            get(signin::enrol_form).post(signin::enrol_submit),
+            get(signin::enrol_form)
+                .post(signin::enrol_submit)
+                .fallback(method_not_allowed),
         )
-        .route("/console/sign-out", post(signin::sign_out))
-        .route("/console/inbox", get(inbox::page))
-        .route("/console/inbox/rows", get(inbox::rows))
-        .route("/console/referrals/{id}", get(referral::page))
-        .route("/console/referrals/{id}/reply", post(referral::reply))
-        .route("/console/referrals/{id}/note", post(referral::note))
-        .route("/console/referrals/{id}/claim", post(referral::claim))
-        .route("/console/referrals/{id}/release", post(referral::release))
-        .route("/console/referrals/{id}/status", post(referral::status))
-        .route("/console/assets/{name}", get(assets::serve))
+        .route(
+            "/console/sign-out",
+            post(signin::sign_out)
+                .get(|| async { Redirect::to("/console") })
+                .fallback(method_not_allowed),
+        )
+        .route(
+            "/console/inbox",
+            get(inbox::page).fallback(method_not_allowed),
+        )
+        .route(
+            "/console/inbox/rows",
+            get(inbox::rows).fallback(method_not_allowed),
+        )
+        .route(
+            "/console/referrals/{id}",
+            get(referral::page).fallback(method_not_allowed),
+        )
+        .route("/console/referrals/{id}/reply", action(referral::reply))
+        .route("/console/referrals/{id}/note", action(referral::note))
+        .route("/console/referrals/{id}/claim", action(referral::claim))
+        .route("/console/referrals/{id}/release", action(referral::release))
+        .route("/console/referrals/{id}/status", action(referral::status))
+        .route(
+            "/console/assets/{name}",
+            get(assets::serve).fallback(method_not_allowed),
+        )
         .route("/console/{*rest}", any(not_found))
         .layer(middleware::from_fn_with_state(
             state,
             headers::console_headers,
         ))
+}
+
+/// A referral's form: POST acts; GET leads back to the referral.
+fn action<H, T>(handler: H) -> MethodRouter<AppState>
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    post(handler)
+        .get(back_to_referral)
+        .fallback(method_not_allowed)
+}
+
+/// `GET` on a referral's form address (a reload after sending, say): back to the page.
+async fn back_to_referral(
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Redirect, error::ConsoleError> {
+    let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| error::not_found())?;
+    Ok(Redirect::to(&format!("/console/referrals/{id}")))
+}
+
+async fn method_not_allowed() -> error::ConsoleError {
+    error::ConsoleError::page(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "This page cannot be used like that",
+        "Nothing was changed. Go to the inbox and start from there.",
+    )
 }
 
 /// `/console`: the inbox when signed in, else the sign-in page.
