@@ -494,7 +494,7 @@ async fn a_referral_from_the_app_reaches_the_inbox_and_a_reply_reaches_the_young
         let second = inbox.body.find(routine["reference"].as_str().unwrap()).expect("the routine one too");
         assert!(first < second, "urgent first");
         assert!(inbox.body.contains("escalates in 6 min"), "{}", inbox.body);
-        assert!(inbox.body.contains("reply due in 47 h"));
+        assert!(inbox.body.contains("reply due in 1 day 23 h"));
         assert!(inbox.body.contains("<title>(1) Inbox"), "the title counts unclaimed urgent");
         assert!(inbox.body.contains("Hackney") && inbox.body.contains("14–15"));
         assert!(!inbox.body.contains("Someone is following me"), "no message in the list");
@@ -551,6 +551,13 @@ async fn a_referral_from_the_app_reaches_the_inbox_and_a_reply_reaches_the_young
         assert_eq!(out.status, 303);
         assert!(!b.cookies.contains_key("signpost_session"));
         assert_eq!(app.count("SELECT COUNT(*) FROM worker_sessions WHERE revoked_at IS NULL").await, 0);
+
+        // Three days on, the routine referral nobody took is overdue.
+        app.clock.advance(Duration::days(3));
+        let mut b = Browser::signed_in(&app, "dana@example.org").await;
+        let inbox = b.get("/console/inbox?unclaimed=1").await;
+        assert!(inbox.body.contains("overdue by 1 day"), "{}", inbox.body);
+        assert!(!inbox.body.contains(&reference), "the claimed one is filtered out");
     })
     .await;
 }
@@ -598,6 +605,11 @@ async fn forms_without_a_valid_token_or_from_another_origin_change_nothing() {
                 "foreign origin",
                 vec![("csrf", csrf.clone()), ("body", "hello".into())],
                 Some("http://evil.example".into()),
+            ),
+            (
+                "Origin: null without same-origin fetch metadata",
+                vec![("csrf", csrf.clone()), ("body", "hello".into())],
+                Some("null".into()),
             ),
             (
                 "no origin",

@@ -192,22 +192,29 @@ pub fn london_short(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// A length of time in plain words: `6 min`, `3 h`, `1 day`, `4 days`.
+/// A length of time in plain words: `6 min`, `3 h`, `1 day`, `1 day 23 h`, `4 days`.
 pub fn span(d: chrono::Duration) -> String {
     let mins = d.num_minutes().max(0);
     if mins < 1 {
-        "less than a minute".into()
-    } else if mins < 60 {
-        format!("{mins} min")
-    } else if mins < 48 * 60 {
-        format!("{} h", mins / 60)
+        return "less than a minute".into();
+    }
+    if mins < 60 {
+        return format!("{mins} min");
+    }
+    let hours = mins / 60;
+    if hours < 24 {
+        return format!("{hours} h");
+    }
+    let (days, hours) = (hours / 24, hours % 24);
+    let days = if days == 1 {
+        "1 day".to_string()
     } else {
-        let days = mins / (24 * 60);
-        if days == 1 {
-            "1 day".into()
-        } else {
-            format!("{days} days")
-        }
+        format!("{days} days")
+    };
+    if hours == 0 {
+        days
+    } else {
+        format!("{days} {hours} h")
     }
 }
 
@@ -230,8 +237,10 @@ mod tests {
     fn plain_times() {
         assert_eq!(span(chrono::Duration::minutes(6)), "6 min");
         assert_eq!(span(chrono::Duration::minutes(185)), "3 h");
-        assert_eq!(span(chrono::Duration::hours(30)), "30 h");
-        assert_eq!(span(chrono::Duration::hours(49)), "2 days");
+        assert_eq!(span(chrono::Duration::hours(23)), "23 h");
+        assert_eq!(span(chrono::Duration::minutes(24 * 60 + 9)), "1 day");
+        assert_eq!(span(chrono::Duration::hours(47)), "1 day 23 h");
+        assert_eq!(span(chrono::Duration::hours(72)), "3 days");
         assert_eq!(span(chrono::Duration::hours(-1)), "less than a minute");
         // 12:00 UTC in June is 13:00 in London.
         let t = Utc.with_ymd_and_hms(2026, 6, 15, 12, 0, 0).unwrap();
