@@ -79,9 +79,7 @@ async fn the_sign_in_page_and_inbox_work_and_are_accessible_at_both_widths() {
             assert_accessible(&format!("sign-in at {label}"), &b.accessibility_violations().await);
             b.screenshot(&format!("sign-in-{label}")).await;
             sign_in(&b, &app, "duty@example.org").await;
-            b.screenshot(&format!("after-sign-in-{label}")).await;
-            let url = b.client.current_url().await.expect("url");
-            assert!(url.path().starts_with("/console/inbox"), "{url}");
+            wait_for_path(&b, "/console/inbox").await;
             let body = b
                 .client
                 .find(Locator::Css("main"))
@@ -93,8 +91,331 @@ async fn the_sign_in_page_and_inbox_work_and_are_accessible_at_both_widths() {
             assert!(body.contains("urgent") || body.contains("Urgent"), "{body}");
             assert_accessible(&format!("inbox at {label}"), &b.accessibility_violations().await);
             b.screenshot(&format!("inbox-{label}")).await;
+            click(&b, "a[href*='/console/referrals/']").await;
+            find(&b, "#referral-message").await;
+            assert_accessible(
+                &format!("referral at {label}"),
+                &b.accessibility_violations().await,
+            );
+            b.screenshot(&format!("referral-{label}")).await;
+            // Claiming works by tapping at this width too.
+            if width < 500 {
+                b.client
+                    .execute("document.getElementById('claim').scrollIntoView()", vec![])
+                    .await
+                    .expect("scrolled");
+                click(&b, "#claim").await;
+                find(&b, "#release").await;
+            }
             b.close().await;
         }
+    })
+    .await;
+}
+
+/// The code an authenticator app shows for `secret` at the app's clock.
+fn totp_code(app: &TestApp, secret: &str) -> String {
+    use totp_rs::{Algorithm, Builder, Secret};
+    let totp = Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(30)
+        .with_secret(Secret::try_from_base32(secret).expect("base32 secret"))
+        .build()
+        .expect("totp");
+    totp.generate(u64::try_from(app.clock.now().timestamp()).expect("positive time"))
+        .to_string()
+}
+
+/// The element, once it is on the page (pages load after a click in their own time).
+async fn find(b: &Browser, css: &str) -> fantoccini::elements::Element {
+    match b
+        .client
+        .wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => {
+            let shot = b.screenshot("failure").await;
+            let body = b.client.source().await.unwrap_or_default();
+            panic!("{css}: {e}; screenshot {}; page: {body}", shot.display())
+        }
+    }
+}
+
+async fn text_of(b: &Browser, css: &str) -> String {
+    for _ in 0..20 {
+        match find(b, css).await.text().await {
+            Ok(t) => return t,
+            // Replaced by a page that was still loading: look again.
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    panic!("{css}: the element kept going stale")
+}
+
+/// Waits until `css`'s text contains `needle` (after a form post reloads the page).
+async fn wait_for_text(b: &Browser, css: &str, needle: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        last = text_of(b, css).await;
+        if last.contains(needle) {
+            return last;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let shot = b.screenshot("failure").await;
+    panic!(
+        "{css} never said {needle:?}: {last}; screenshot {}",
+        shot.display()
+    )
+}
+
+async fn wait_for_path(b: &Browser, path: &str) {
+    for _ in 0..100 {
+        let url = b.client.current_url().await.expect("url");
+        if url.path() == path {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let url = b.client.current_url().await.expect("url");
+    let shot = b.screenshot("failure").await;
+    panic!(
+        "never reached {path}, at {url}; screenshot {}",
+        shot.display()
+    )
+}
+
+async fn click(b: &Browser, css: &str) {
+    for _ in 0..20 {
+        if find(b, css).await.click().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{css}: could not click it")
+}
+
+async fn type_into(b: &Browser, css: &str, text: &str) {
+    find(b, css).await.send_keys(text).await.expect("typed");
+}
+
+async fn check_page(b: &Browser, name: &str) {
+    assert_accessible(name, &b.accessibility_violations().await);
+    b.screenshot(name).await;
+}
+
+/// The story from the issue, in a real browser: a young person refers (urgent); a worker
+/// signs in with password and a second factor (enrolling the first time), sees it at the
+/// top with its escalation clock, claims it and replies; the young person reads the reply
+/// and answers; the worker sees the "seen" time and the answer; the referral moves to
+/// another team, which closes it with an outcome.
+#[tokio::test]
+async fn a_referral_from_first_message_to_closed_in_the_console() {
+    if !browser::enabled() {
+        return;
+    }
+    common::on_each_backend(|db| async move {
+        let app = TestApp::spawn_with(&db, common::ContentDir::shipped_with(&[]), |n| {
+            (n == "SIGNPOST_REQUIRE_2FA").then(|| "all".into())
+        })
+        .await;
+        add_worker(&app, "duty@example.org", "signpost-duty-team", "worker").await;
+        add_worker(&app, "sl@example.org", "safer-london", "worker").await;
+        let res = app
+            .client
+            .post(format!("{}/v1/referrals", app.url))
+            .json(&serde_json::json!({
+                "needs": ["other"],
+                "message": "a boy at school keeps saying hes gonna stab me after school",
+                "age": 14,
+                "contact": {"method": "app"}
+            }))
+            .send()
+            .await
+            .expect("referral sent");
+        let referral: serde_json::Value = res.json().await.expect("json");
+        assert_eq!(referral["urgency"], "urgent");
+        let reference = referral["reference"].as_str().expect("reference").to_string();
+        let receipt = referral["receipt"].as_str().expect("receipt").to_string();
+
+        let b = Browser::start(1280, 900).await;
+        // Password, then the second factor's enrolment.
+        sign_in(&b, &app, "duty@example.org").await;
+        wait_for_path(&b, "/console/sign-in/enrol").await;
+        find(&b, "#secret").await;
+        check_page(&b, "enrol-desktop").await;
+        let secret = text_of(&b, "#secret").await;
+        type_into(&b, "#code", &totp_code(&app, secret.trim())).await;
+        click(&b, "#enrol-submit").await;
+        let codes = text_of(&b, "#recovery-codes").await;
+        assert_eq!(codes.lines().filter(|l| !l.trim().is_empty()).count(), 10);
+        check_page(&b, "recovery-codes-desktop").await;
+        click(&b, "#continue").await;
+
+        // The inbox: the urgent referral at the top with its clock.
+        wait_for_path(&b, "/console/inbox").await;
+        let main = wait_for_text(&b, "main", &reference).await;
+        assert!(main.contains(&reference), "{main}");
+        assert!(main.contains("escalates in 15 min"), "{main}");
+        let title = b.client.title().await.expect("title");
+        assert!(title.starts_with("(1)"), "tab title counts unclaimed urgent: {title}");
+        click(&b, "a[href*='/console/referrals/']").await;
+        find(&b, "#referral-message").await;
+        let url = b.client.current_url().await.expect("url");
+        assert!(
+            !url.as_str().contains("stab"),
+            "no referral content in a URL: {url}"
+        );
+        assert!(text_of(&b, "#referral-message").await.contains("stab me"));
+        check_page(&b, "referral-desktop").await;
+
+        // Claim it and reply.
+        click(&b, "#claim").await;
+        wait_for_text(&b, "#referral-claimed-by", "Dana").await;
+        type_into(&b, "#reply-body", "Hi, I'm Dana. You did the right thing telling us. Are you safe right now?").await;
+        click(&b, "#reply-send").await;
+        wait_for_text(&b, "#thread", "Are you safe right now?").await;
+
+        // The young person reads it and answers.
+        app.clock.advance(chrono::Duration::minutes(2));
+        let own: serde_json::Value = app
+            .client
+            .get(format!("{}/v1/referrals/self", app.url))
+            .bearer_auth(&receipt)
+            .send()
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(own["unread"], 1);
+        assert_eq!(own["messages"][0]["worker_name"], "Dana");
+        let res = app
+            .client
+            .post(format!("{}/v1/referrals/self/messages", app.url))
+            .bearer_auth(&receipt)
+            .json(&serde_json::json!({"body": "yeah im home now. thank u"}))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(res.status(), 201);
+
+        // The worker sees the answer and when the reply was seen.
+        b.client.refresh().await.expect("reloaded");
+        wait_for_text(&b, "#thread", "yeah im home now").await;
+        wait_for_text(&b, "#seen-at", "Seen by the young person at").await;
+
+        // It moves to Safer London (a coordinator's transfer, through the API here).
+        add_worker(&app, "coord@example.org", "signpost-duty-team", "coordinator").await;
+        let token = {
+            // JSON sign-in needs the second factor too: enrol through the domain.
+            let w = signpost::workers::accounts::find_by_email(app.db(), "coord@example.org")
+                .await
+                .expect("query")
+                .expect("coordinator");
+            signpost::workers::second_factor::reset(&app.state, w.id).await.expect("reset");
+            let challenge = signpost::workers::second_factor::start_challenge(&app.state, w.id)
+                .await
+                .expect("challenge");
+            let enrolment =
+                signpost::workers::second_factor::begin_enrolment(&app.state, &challenge)
+                    .await
+                    .expect("enrolment");
+            let code = totp_code(&app, &enrolment.secret_base32);
+            signpost::workers::second_factor::confirm_enrolment(
+                &app.state,
+                &challenge,
+                &code,
+                std::net::IpAddr::from([127, 0, 0, 1]),
+            )
+            .await
+            .expect("enrolled");
+            app.clock.advance(chrono::Duration::seconds(30));
+            let res = app
+                .client
+                .post(format!("{}/v1/auth/login", app.url))
+                .json(&serde_json::json!({
+                    "email": "coord@example.org",
+                    "password": PASSWORD,
+                    "code": totp_code(&app, &enrolment.secret_base32)
+                }))
+                .send()
+                .await
+                .expect("sent");
+            assert_eq!(res.status(), 200);
+            let body: serde_json::Value = res.json().await.expect("json");
+            body["token"].as_str().expect("token").to_string()
+        };
+        let id = url
+            .path()
+            .rsplit('/')
+            .next()
+            .expect("id in the path")
+            .to_string();
+        let safer_london = app
+            .state
+            .directory
+            .load()
+            .organisations
+            .iter()
+            .find(|o| o.slug == "safer-london")
+            .expect("safer london")
+            .id;
+        let res = app
+            .client
+            .post(format!("{}/v1/inbox/{id}/transfer", app.url))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"organisation_id": safer_london, "reason": "they run the exploitation service"}))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(res.status(), 200);
+        // Dana no longer reaches it: the same page as an unknown referral.
+        b.client.refresh().await.expect("reloaded");
+        let gone = text_of(&b, "main").await;
+        assert!(!gone.contains("stab me"), "{gone}");
+        b.close().await;
+
+        // Safer London's worker signs in and closes it with an outcome.
+        let b = Browser::start(1280, 900).await;
+        sign_in(&b, &app, "sl@example.org").await;
+        wait_for_path(&b, "/console/sign-in/enrol").await;
+        let secret = text_of(&b, "#secret").await;
+        type_into(&b, "#code", &totp_code(&app, secret.trim())).await;
+        click(&b, "#enrol-submit").await;
+        click(&b, "#continue").await;
+        wait_for_path(&b, "/console/inbox").await;
+        check_page(&b, "inbox-desktop-story").await;
+        b.goto(&format!("{}/console/referrals/{id}", app.url)).await;
+        wait_for_text(&b, "#thread", "moved to Safer London").await;
+        check_page(&b, "referral-transferred-desktop").await;
+        click(&b, "#claim").await;
+        find(&b, "#release").await;
+        click(&b, "#status-closed").await;
+        find(&b, "#status-outcome")
+            .await
+            .select_by_value("supported")
+            .await
+            .expect("outcome chosen");
+        click(&b, "#status-save").await;
+        find(&b, "#referral-outcome").await;
+        check_page(&b, "referral-closed-desktop").await;
+        b.close().await;
+        let own: serde_json::Value = app
+            .client
+            .get(format!("{}/v1/referrals/self", app.url))
+            .bearer_auth(&receipt)
+            .send()
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(own["status"], "closed");
     })
     .await;
 }
