@@ -935,3 +935,58 @@ async fn sign_in_with_a_second_factor_enrolled_the_first_time() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_inbox_pages_and_keeps_its_filters() {
+    with_console(
+        &[("SIGNPOST_REFERRALS_PER_CLIENT_HOUR", "100")],
+        |app| async move {
+            add_worker(&app, "dana@example.org", "Dana Duty", "signpost-duty-team").await;
+            for i in 0..27 {
+                refer(
+                    &app,
+                    json!({"needs": ["activities"], "message": format!("Is there boxing? {i}")}),
+                )
+                .await;
+                app.clock.advance(Duration::seconds(1));
+            }
+            let mut b = Browser::signed_in(&app, "dana@example.org").await;
+            let first = b.get("/console/inbox?urgency=routine").await;
+            assert_eq!(first.status, 200);
+            assert!(
+                first
+                    .body
+                    .contains("27 referrals match these filters · page 1 of 2"),
+                "{}",
+                first.body
+            );
+            assert_eq!(first.body.matches("class=\"case\"").count(), 25);
+            let at = first.body.find("id=\"page-next\"").expect("a next link");
+            assert!(
+                first.body.contains(
+                    "id=\"page-next\" href=\"/console/inbox?urgency=routine&#38;page=2\""
+                ),
+                "{}",
+                &first.body[at..at + 80]
+            );
+            assert!(!first.body.contains("id=\"page-prev\""));
+            let second = b.get("/console/inbox?urgency=routine&page=2").await;
+            assert_eq!(second.body.matches("class=\"case\"").count(), 2);
+            assert!(
+                second
+                    .body
+                    .contains("id=\"page-prev\" href=\"/console/inbox?urgency=routine\"")
+            );
+            // The background refresh keeps the same filters and page.
+            assert!(
+                second
+                    .body
+                    .contains("data-refresh=\"/console/inbox/rows?urgency=routine&#38;page=2\"")
+            );
+            let rows = b.get("/console/inbox/rows?urgency=routine&page=2").await;
+            assert_eq!(rows.body.matches("class=\"case\"").count(), 2);
+            assert_eq!(b.get("/console/inbox?page=0").await.status, 400);
+        },
+    )
+    .await;
+}

@@ -187,8 +187,11 @@ pub fn clock(state: &AppState, r: &referral::Model, now: DateTime<Utc>) -> Optio
     }
     let urgent = r.urgency == service::URGENT;
     if urgent && r.claimed_by.is_none() {
-        let at = r.created_at + state.settings.escalate_urgent_after;
-        return Some(if now < at {
+        // Escalated already (at once when the team had nobody to read it), or when due.
+        let at = r
+            .escalated_at
+            .unwrap_or(r.created_at + state.settings.escalate_urgent_after);
+        return Some(if now < at && r.escalated_at.is_none() {
             Clock {
                 text: format!("escalates in {}", span(at - now)),
                 class: "soon",
