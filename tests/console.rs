@@ -990,3 +990,26 @@ async fn the_inbox_pages_and_keeps_its_filters() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_with_the_login_limiter() {
+    with_console(&[("SIGNPOST_LOGIN_FAILURES", "2")], |app| async move {
+        add_worker(&app, "dana@example.org", "Dana Duty", "signpost-duty-team").await;
+        let mut b = Browser::new(&app);
+        for _ in 0..2 {
+            assert_eq!(
+                b.sign_in("dana@example.org", "not the password")
+                    .await
+                    .status,
+                401
+            );
+        }
+        // Over the limit even the right password waits, on a plain page.
+        let res = b.sign_in("dana@example.org", PASSWORD).await;
+        assert_eq!(res.status, 429);
+        assert_html_page(&res, "too many");
+        assert!(res.body.contains("Wait 15 minutes"));
+        assert_eq!(app.count("SELECT COUNT(*) FROM worker_sessions").await, 0);
+    })
+    .await;
+}
