@@ -419,3 +419,45 @@ async fn a_referral_from_first_message_to_closed_in_the_console() {
     })
     .await;
 }
+
+/// A youth worker on their work phone takes a referral and closes it with an outcome.
+#[tokio::test]
+async fn a_referral_can_be_taken_and_closed_at_phone_width() {
+    if !browser::enabled() {
+        return;
+    }
+    common::on_each_backend(|db| async move {
+        let app = TestApp::spawn(&db, common::ContentDir::shipped_with(&[])).await;
+        add_worker(&app, "duty@example.org", "signpost-duty-team", "worker").await;
+        let res = app
+            .client
+            .post(format!("{}/v1/referrals", app.url))
+            .json(&serde_json::json!({"needs": ["activities"], "message": "is there boxing near me", "age": 14}))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(res.status(), 201);
+        let b = Browser::start(360, 780).await;
+        sign_in(&b, &app, "duty@example.org").await;
+        wait_for_path(&b, "/console/inbox").await;
+        click(&b, "a[href*='/console/referrals/']").await;
+        click(&b, "#claim").await;
+        find(&b, "#release").await;
+        click(&b, "#status-closed").await;
+        find(&b, "#status-outcome")
+            .await
+            .select_by_value("supported")
+            .await
+            .expect("outcome chosen");
+        click(&b, "#status-save").await;
+        wait_for_text(&b, "#referral-status", "Closed").await;
+        check_page(&b, "referral-closed-phone").await;
+        b.close().await;
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM referrals WHERE status = 'closed' AND outcome = 'supported'")
+                .await,
+            1
+        );
+    })
+    .await;
+}
