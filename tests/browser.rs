@@ -271,6 +271,10 @@ async fn a_referral_from_first_message_to_closed_in_the_console() {
             "no referral content in a URL: {url}"
         );
         assert!(text_of(&b, "#referral-message").await.contains("stab me"));
+        // Why it is urgent, in the young person's own words, not the word lists' syntax.
+        let why = text_of(&b, "#why-urgent").await;
+        assert!(why.contains("stab me"), "{why}");
+        assert!(!why.contains('|') && !why.contains(".."), "{why}");
         check_page(&b, "referral-desktop").await;
 
         // Claim it and reply.

@@ -36,6 +36,10 @@ pub struct Triage {
     /// The content phrases that matched, as written in the content file, each once, in
     /// the file's order: for telling a youth worker why.
     pub matched: Vec<String>,
+    /// The young person's own words that made the message urgent (each urgent match, as
+    /// the message's words, spellings normalised), each once, in the order found: what a
+    /// youth worker is shown, never the list syntax.
+    pub urgent_words: Vec<String>,
     /// The topics of the groups that matched and of the chosen needs.
     pub topics: BTreeSet<String>,
 }
@@ -454,11 +458,24 @@ impl Matcher {
         for g in &self.groups {
             for p in &g.phrases {
                 // A match counts unless an ordinary phrase covers all of it.
-                let counts = p
+                let counted: Vec<(usize, usize)> = p
                     .spans(&tokens)
                     .into_iter()
-                    .any(|(s, e)| !ordinary.iter().any(|&(os, oe)| os <= s && e <= oe));
-                if counts {
+                    .filter(|&(s, e)| !ordinary.iter().any(|&(os, oe)| os <= s && e <= oe))
+                    .collect();
+                if g.urgent {
+                    for &(s, e) in &counted {
+                        let said = tokens[s..e]
+                            .iter()
+                            .filter_map(|t| t.forms.first().map(String::as_str))
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                        if !said.is_empty() && !triage.urgent_words.contains(&said) {
+                            triage.urgent_words.push(said);
+                        }
+                    }
+                }
+                if !counted.is_empty() {
                     triage.urgent |= g.urgent;
                     triage.topics.insert(g.topic.clone());
                     if !triage.matched.contains(&p.source) {
@@ -877,6 +894,11 @@ phrases = ["mum ..3 kill me", "knife and fork", "got .. shot on my phone|camera"
         let t = m.scan("i want to kill myself, i've been cutting again");
         assert!(t.urgent);
         assert_eq!(t.matched, ["=cutting again", "kill myself"]);
+        assert!(
+            t.urgent_words
+                .iter()
+                .all(|w| !w.contains('|') && !w.contains(".."))
+        );
         assert_eq!(
             t.topics.iter().map(String::as_str).collect::<Vec<_>>(),
             ["self-harm", "suicide"]

@@ -161,10 +161,15 @@ pub async fn page(
                 n.name
             ));
         }
-        if !triage.matched.is_empty() {
+        if !triage.urgent_words.is_empty() {
+            let quoted: Vec<String> = triage
+                .urgent_words
+                .iter()
+                .map(|w| format!("\u{201c}{w}\u{201d}"))
+                .collect();
             why_urgent.push(format!(
                 "Their message has words that can mean danger: {}.",
-                triage.matched.join(", ")
+                quoted.join(", ")
             ));
         }
     }
