@@ -295,7 +295,10 @@ fn needs_add_urgency_and_topics() {
 #[test]
 fn every_topic_is_from_the_fixed_list() {
     let rules = shipped();
-    let topics: HashSet<&str> = signpost::referrals::triage::TOPICS.iter().copied().collect();
+    let topics: HashSet<&str> = signpost::referrals::triage::TOPICS
+        .iter()
+        .copied()
+        .collect();
     for n in &rules.needs {
         for t in &n.topics {
             assert!(topics.contains(t.as_str()), "{}: {t}", n.slug);
