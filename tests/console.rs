@@ -1,6 +1,7 @@
 //! The youth-worker console over HTTP: headers on every page, cookie flags, sign-in,
 //! the inbox and a referral, forms and their anti-forgery checks, the idle timeout, the
-//! 404 for another team's referral, the assets, and the second step of sign-in.
+//! 404 for another team's referral, the assets, the second step of sign-in, and the
+//! reports of wrong listings.
 mod common;
 
 use std::collections::HashMap;
@@ -37,7 +38,11 @@ where
 }
 
 async fn add_worker(app: &TestApp, email: &str, name: &str, org: &str) {
-    signpost::workers::accounts::add(app.db(), email, name, org, "worker", PASSWORD, Utc::now())
+    add_worker_as(app, email, name, org, "worker").await;
+}
+
+async fn add_worker_as(app: &TestApp, email: &str, name: &str, org: &str, role: &str) {
+    signpost::workers::accounts::add(app.db(), email, name, org, role, PASSWORD, Utc::now())
         .await
         .unwrap();
 }
@@ -1010,6 +1015,140 @@ async fn failed_sign_ins_are_throttled_with_the_login_limiter() {
         assert_html_page(&res, "too many");
         assert!(res.body.contains("Wait 15 minutes"));
         assert_eq!(app.count("SELECT COUNT(*) FROM worker_sessions").await, 0);
+    })
+    .await;
+}
+
+/// Text as askama escapes it in a page.
+fn escaped(s: &str) -> String {
+    s.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+#[tokio::test]
+async fn reports_of_wrong_listings_are_seen_and_resolved_by_coordinators_and_admins() {
+    with_console(&[], |app| async move {
+        // A service of any organisation but Safer London, reported through the app.
+        let services = app.get_json("/v1/services?per_page=100&sort=name").await;
+        let service = services["contents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["organisation"]["slug"] != "safer-london")
+            .expect("a service outside Safer London")
+            .clone();
+        let service_id = service["id"].as_str().unwrap();
+        let org = service["organisation"]["slug"].as_str().unwrap();
+        let details = "The <b>hall</b> is boarded up & the number's \"dead\"";
+        let res = app
+            .client
+            .post(format!("{}/v1/services/{service_id}/reports", app.url))
+            .json(&json!({"reason": "wrong_times", "details": details}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202);
+        add_worker_as(&app, "ada@example.org", "Ada Admin", "signpost-duty-team", "admin").await;
+        add_worker_as(&app, "cora@example.org", "Cora Own", org, "coordinator").await;
+        add_worker_as(&app, "sol@example.org", "Sol London", "safer-london", "coordinator").await;
+        add_worker(&app, "wes@example.org", "Wes Worker", org).await;
+
+        // The admin sees it, with the reason in plain words and the details escaped.
+        let mut ada = Browser::signed_in(&app, "ada@example.org").await;
+        let inbox = ada.get("/console/inbox").await;
+        assert!(inbox.body.contains("id=\"nav-reports\" href=\"/console/reports\""));
+        let page = ada.get("/console/reports").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert_html_page(&page, "reports");
+        assert_eq!(page.by_id("reports-count"), "1 report not dealt with yet");
+        let at = page.body.find("id=\"report-").expect("a report") + "id=\"report-".len();
+        let rid = page.body[at..at + 36].to_string();
+        assert!(page.body.contains(&escaped(service["name"].as_str().unwrap())));
+        assert!(page.body.contains("Wrong opening times"));
+        assert!(page.body.contains(&escaped(details)), "{}", page.body);
+        assert!(!page.body.contains("<b>hall</b>"), "the details are escaped");
+        assert!(page.body.contains(&format!("action=\"/console/reports/{rid}/resolve\"")), "{}", page.body);
+        // A coordinator of the service's organisation sees it too.
+        let mut cora = Browser::signed_in(&app, "cora@example.org").await;
+        let theirs = cora.get("/console/reports").await;
+        assert_eq!(theirs.status, 200);
+        assert!(theirs.body.contains(&format!("id=\"report-{rid}\"")));
+
+        // A coordinator of another organisation sees none of it, and cannot resolve it.
+        let mut sol = Browser::signed_in(&app, "sol@example.org").await;
+        let other = sol.get("/console/reports").await;
+        assert_eq!(other.status, 200);
+        assert_eq!(other.by_id("reports-count"), "0 reports not dealt with yet");
+        assert!(other.body.contains("id=\"reports-empty\""));
+        assert!(!other.body.contains(&rid) && !other.body.contains("boarded"));
+        let csrf = other.csrf();
+        let res = sol.post(&format!("/console/reports/{rid}/resolve"), &[("csrf", &csrf)]).await;
+        assert_eq!(res.status, 404);
+        assert_html_page(&res, "another organisation's report");
+
+        // A youth worker has no link, cannot open the page, and cannot resolve.
+        let mut wes = Browser::signed_in(&app, "wes@example.org").await;
+        let inbox = wes.get("/console/inbox").await;
+        assert!(!inbox.body.contains("nav-reports"));
+        let refused = wes.get("/console/reports").await;
+        assert_eq!(refused.status, 403);
+        assert_html_page(&refused, "reports for a worker");
+        assert_eq!(refused.by_id("error-heading"), "Only coordinators and admins see reports");
+        assert!(!refused.body.contains("boarded"));
+        let csrf = inbox.csrf();
+        let res = wes.post(&format!("/console/reports/{rid}/resolve"), &[("csrf", &csrf)]).await;
+        assert_eq!(res.status, 403);
+        let open = "SELECT COUNT(*) FROM service_reports WHERE state = 'open' AND resolved_at IS NULL";
+        assert_eq!(app.count(open).await, 1);
+
+        // Without a valid token, or from another site, resolving is refused and changes nothing.
+        let resolve = format!("/console/reports/{rid}/resolve");
+        let csrf = page.csrf();
+        for (what, form, origin) in [
+            ("no token", vec![], Some(app.url.as_str())),
+            ("wrong token", vec![("csrf", "0".repeat(64))], Some(app.url.as_str())),
+            ("foreign origin", vec![("csrf", csrf.clone())], Some("http://evil.example")),
+        ] {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let res = ada.post_from(&resolve, &pairs, origin).await;
+            assert_eq!(res.status, 403, "{what}");
+            assert_html_page(&res, what);
+            assert!(res.body.contains("This form could not be accepted"), "{what}");
+        }
+        assert_eq!(app.count(open).await, 1);
+
+        // Opening the form's address leads back; an unknown id is the 404 page.
+        let res = ada.get(&resolve).await;
+        assert_eq!((res.status, res.location()), (303, "/console/reports"));
+        let unknown = format!("/console/reports/{}/resolve", uuid::Uuid::now_v7());
+        assert_eq!(ada.post(&unknown, &[("csrf", &csrf)]).await.status, 404);
+        assert_eq!(ada.post("/console/reports/nope/resolve", &[("csrf", &csrf)]).await.status, 404);
+        assert_eq!(ada.get("/console/reports?state=maybe").await.status, 400);
+        assert_eq!(ada.get("/console/reports?page=0").await.status, 400);
+
+        // With the token: dealt with, gone from the open list, kept under the resolved.
+        let res = ada.post(&resolve, &[("csrf", &csrf)]).await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        assert_eq!(res.location(), "/console/reports");
+        let after = ada.get("/console/reports").await;
+        assert!(!after.body.contains(&rid));
+        assert!(after.body.contains("id=\"reports-empty\""));
+        assert_eq!(app.count(open).await, 0);
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM service_reports WHERE state = 'resolved' AND resolved_at IS NOT NULL AND resolved_by IS NOT NULL"
+            )
+            .await,
+            1
+        );
+        let resolved = ada.get("/console/reports?state=resolved").await;
+        assert_eq!(resolved.status, 200);
+        assert_html_page(&resolved, "resolved reports");
+        assert!(resolved.body.contains(&format!("id=\"report-{rid}\"")));
+        assert!(!resolved.body.contains("/resolve\""), "no button on a resolved report");
     })
     .await;
 }

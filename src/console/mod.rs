@@ -8,13 +8,14 @@
 //! - `session` — the session cookie, idle and absolute limits, form extractors
 //! - `csrf` — anti-forgery tokens
 //! - `error` — the error pages
-//! - `signin`, `inbox`, `referral` — the pages, each with its templates beside it
+//! - `signin`, `inbox`, `referral`, `reports` — the pages, each with its templates beside it
 pub mod assets;
 pub mod csrf;
 pub mod error;
 pub mod headers;
 pub mod inbox;
 pub mod referral;
+pub mod reports;
 pub mod session;
 pub mod signin;
 
@@ -37,6 +38,8 @@ pub struct Me {
     pub name: String,
     /// The anti-forgery token for the sign-out form.
     pub csrf: String,
+    /// Whether the navigation links to the reports of wrong listings.
+    pub sees_reports: bool,
 }
 
 /// What every page's frame needs.
@@ -125,6 +128,16 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/referrals/{id}/claim", action(referral::claim))
         .route("/console/referrals/{id}/release", action(referral::release))
         .route("/console/referrals/{id}/status", action(referral::status))
+        .route(
+            "/console/reports",
+            get(reports::page).fallback(method_not_allowed),
+        )
+        .route(
+            "/console/reports/{id}/resolve",
+            post(reports::resolve)
+                .get(|| async { Redirect::to("/console/reports") })
+                .fallback(method_not_allowed),
+        )
         .route(
             "/console/assets/{name}",
             get(assets::serve).fallback(method_not_allowed),

@@ -90,6 +90,8 @@ impl ConsoleSession {
         Me {
             name: self.worker.name.clone(),
             csrf: self.csrf.clone(),
+            sees_reports: crate::reports::scope_for(&self.worker.role, self.worker.organisation_id)
+                .is_some(),
         }
     }
 

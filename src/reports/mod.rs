@@ -120,6 +120,17 @@ pub async fn file(
 /// Who may see which reports: `None` = every organisation's.
 pub type Scope = Option<Uuid>;
 
+/// The one rule for who sees and resolves reports, for the JSON routes and the console
+/// alike: admins every organisation's, coordinators their own organisation's. `None`: not
+/// allowed (a youth worker).
+pub fn scope_for(role: &str, organisation_id: Uuid) -> Option<Scope> {
+    match role {
+        "admin" => Some(None),
+        "coordinator" => Some(Some(organisation_id)),
+        _ => None,
+    }
+}
+
 pub async fn list(
     db: &DatabaseConnection,
     keys: &Keys,

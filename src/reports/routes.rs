@@ -102,13 +102,9 @@ pub struct ReportQuery {
 
 /// Admins see every organisation's reports; coordinators their own organisation's.
 fn scope(me: &SignedIn) -> ApiResult<Scope> {
-    match me.worker.role.as_str() {
-        "admin" => Ok(None),
-        "coordinator" => Ok(Some(me.worker.organisation_id)),
-        _ => Err(ApiError::Forbidden(
-            "only coordinators and admins see reports about listings".into(),
-        )),
-    }
+    super::scope_for(&me.worker.role, me.worker.organisation_id).ok_or_else(|| {
+        ApiError::Forbidden("only coordinators and admins see reports about listings".into())
+    })
 }
 
 /// Reports of wrong listings, newest first.
