@@ -465,3 +465,34 @@ async fn a_referral_can_be_taken_and_closed_at_phone_width() {
     })
     .await;
 }
+
+/// A coordinator's list of reports of wrong listings, at both widths.
+#[tokio::test]
+async fn the_reports_page_is_accessible_at_both_widths() {
+    if !browser::enabled() {
+        return;
+    }
+    with_app(&[], |app| async move {
+        add_worker(&app, "admin@example.org", "signpost-duty-team", "admin").await;
+        let services = app.get_json("/v1/services?per_page=1").await;
+        let id = services["contents"][0]["id"].as_str().expect("id").to_string();
+        let res = app
+            .client
+            .post(format!("{}/v1/services/{id}/reports", app.url))
+            .json(&serde_json::json!({"reason": "wrong_times", "details": "it says saturdays but its only fridays now"}))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(res.status(), 202);
+        for (width, height, label) in WIDTHS {
+            let b = Browser::start(width, height).await;
+            sign_in(&b, &app, "admin@example.org").await;
+            wait_for_path(&b, "/console/inbox").await;
+            click(&b, "#nav-reports").await;
+            wait_for_text(&b, "main", "only fridays now").await;
+            check_page(&b, &format!("reports-{label}")).await;
+            b.close().await;
+        }
+    })
+    .await;
+}
