@@ -14,9 +14,8 @@ use super::accounts;
 use super::auth::SignedIn;
 use super::inbox;
 use super::model::{
-    InboxItem, InboxMessage, InboxQuery, InboxReferral, Login, LoginAnswer, NewStatus,
-    OrganisationBrief, SecondFactorNeeded, StatusChange, Transfer, WorkerMessage, WorkerRef,
-    WorkerView,
+    InboxItem, InboxMessage, InboxQuery, InboxReferral, Login, LoginAnswer, OrganisationBrief,
+    SecondFactorNeeded, StatusChange, Transfer, WorkerMessage, WorkerRef, WorkerView,
 };
 use super::second_factor::{self, AfterPassword};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -323,19 +322,8 @@ async fn set_status(
     ValidatedJson(input): ValidatedJson<StatusChange>,
 ) -> ApiResult<Json<InboxItem>> {
     let id = parse_id(&id)?;
-    let (status, outcome) = match (input.status, input.outcome) {
-        (NewStatus::Closed, None) => {
-            return Err(ApiError::field(
-                "outcome",
-                "is required to close a referral",
-            ));
-        }
-        (NewStatus::Closed, Some(o)) => ("closed", Some(o.as_str())),
-        (NewStatus::InProgress, Some(_)) => {
-            return Err(ApiError::field("outcome", "is only given when closing"));
-        }
-        (NewStatus::InProgress, None) => ("in_progress", None),
-    };
+    // One rule for the JSON inbox and the console: closing needs an outcome.
+    let (status, outcome) = inbox::status_and_outcome(input.status, input.outcome)?;
     inbox::change_status(
         &state,
         me.worker.organisation_id,
