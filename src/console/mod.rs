@@ -9,6 +9,11 @@
 //! - `csrf` — anti-forgery tokens
 //! - `error` — the error pages
 //! - `signin`, `inbox`, `referral`, `reports` — the pages, each with its templates beside it
+//! - `team` (caseloads), `accounts`, `webhooks` (and undelivered notifications) — the
+//!   coordinators' pages; `account` — a worker's own password, codes and sessions;
+//!   `set_password` — the one-time link a new account starts from
+pub mod account;
+pub mod accounts;
 pub mod assets;
 pub mod csrf;
 pub mod error;
@@ -17,7 +22,10 @@ pub mod inbox;
 pub mod referral;
 pub mod reports;
 pub mod session;
+pub mod set_password;
 pub mod signin;
+pub mod team;
+pub mod webhooks;
 
 use askama::Template;
 use axum::{
@@ -40,6 +48,8 @@ pub struct Me {
     pub csrf: String,
     /// Whether the navigation links to the reports of wrong listings.
     pub sees_reports: bool,
+    /// Whether the navigation links to the team pages (coordinators and admins).
+    pub sees_team: bool,
 }
 
 /// What every page's frame needs.
@@ -129,6 +139,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/referrals/{id}/release", action(referral::release))
         .route("/console/referrals/{id}/status", action(referral::status))
         .route(
+            "/console/referrals/{id}/transfer",
+            get(referral::transfer::form)
+                .post(referral::transfer::submit)
+                .fallback(method_not_allowed),
+        )
+        .route(
             "/console/reports",
             get(reports::page).fallback(method_not_allowed),
         )
@@ -142,6 +158,11 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/console/assets/{name}",
             get(assets::serve).fallback(method_not_allowed),
         )
+        .merge(team::routes())
+        .merge(accounts::routes())
+        .merge(webhooks::routes())
+        .merge(account::routes())
+        .merge(set_password::routes())
         .route("/console/{*rest}", any(not_found))
         .layer(middleware::from_fn_with_state(
             state,

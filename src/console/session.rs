@@ -92,6 +92,7 @@ impl ConsoleSession {
             csrf: self.csrf.clone(),
             sees_reports: crate::reports::scope_for(&self.worker.role, self.worker.organisation_id)
                 .is_some(),
+            sees_team: self.leads(),
         }
     }
 

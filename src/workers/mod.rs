@@ -5,3 +5,4 @@ pub mod inbox;
 pub mod model;
 pub mod routes;
 pub mod second_factor;
+pub mod team;

@@ -3,6 +3,8 @@
 //! `SIGNPOST_TEST_POSTGRES_URL` is set, on a fresh PostgreSQL database too.
 #![allow(dead_code)]
 
+pub mod console;
+
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};

@@ -3,6 +3,8 @@
 //! the audit timeline, and the help lines they were shown. Another organisation's
 //! referral is the same 404 page as an unknown id. Every action is a form that comes back
 //! here (303), with only the id in the address.
+pub mod transfer;
+
 use askama::Template;
 use axum::{
     extract::{Path, State},
@@ -67,6 +69,8 @@ struct ReferralPage {
     claimed_by: Option<String>,
     can_claim: bool,
     can_release: bool,
+    /// Coordinators and admins may move an open referral to another team.
+    can_transfer: bool,
     outcome: Option<&'static str>,
     thread: Vec<Message>,
     notes: Vec<Message>,
@@ -118,6 +122,10 @@ fn event_label(kind: &str, detail: Option<&str>) -> String {
             },
         },
         "transferred" => "Moved to another team".into(),
+        "claimed_for" => match detail {
+            Some(name) => format!("Given to {name} by their coordinator"),
+            None => "Given to someone in the team by their coordinator".into(),
+        },
         "escalated" => "Escalated: nobody had taken it in time".into(),
         "reminder" => "Reminder sent: nobody had taken it".into(),
         "withdrawn" => "Withdrawn by the young person".into(),
@@ -241,6 +249,7 @@ pub async fn page(
         claimed_by: d.item.claimed_by.map(|w| w.name),
         can_claim: open && holder.is_none(),
         can_release: open && holder.is_some_and(|h| h == me.worker.id || me.leads()),
+        can_transfer: open && me.leads(),
         outcome: d.outcome.as_deref().map(outcome_label),
         thread,
         notes,
