@@ -14,6 +14,7 @@ pub mod recovery_code;
 pub mod referral;
 pub mod referral_event;
 pub mod referral_message;
+pub mod referral_view;
 pub mod service;
 pub mod service_borough;
 pub mod service_category;

@@ -753,6 +753,8 @@ pub async fn young_person_writes(
     }
     .insert(&txn)
     .await?;
+    // Who spoke last, for the inbox's unread mark and "waiting for us".
+    crate::workers::unread::written(&txn, r.id, SENDER_YOUNG_PERSON, now).await?;
     event(&txn, r.id, "young_person_message", None, None, None, now).await?;
     outbox::enqueue(
         &txn,

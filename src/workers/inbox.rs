@@ -9,6 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::model::{EventView, InboxItem, InboxMessage, InboxReferral, NeedRef, WorkerRef};
+use super::unread;
 use crate::entities::{referral, referral_event, referral_message, worker};
 use crate::error::{ApiError, ApiResult};
 use crate::referrals::model::Contact;
@@ -72,31 +73,35 @@ pub fn item(state: &AppState, r: &referral::Model, names: &HashMap<Uuid, String>
         }),
         created_at: r.created_at,
         updated_at: r.updated_at,
+        unread: false,
     }
 }
 
-/// One referral of the organisation's as an inbox line.
-pub async fn summary(state: &AppState, organisation: Uuid, id: Uuid) -> ApiResult<InboxItem> {
+/// One referral of the organisation's as an inbox line, with its unread mark for `viewer`.
+pub async fn summary(
+    state: &AppState,
+    organisation: Uuid,
+    viewer: Uuid,
+    id: Uuid,
+) -> ApiResult<InboxItem> {
     let r = find(&state.db, organisation, id).await?;
     let names = worker_names(&state.db, r.claimed_by.into_iter().collect()).await?;
-    Ok(item(state, &r, &names))
+    let mut i = item(state, &r, &names);
+    i.unread = unread::is_unread(&state.db, viewer, id).await?;
+    Ok(i)
 }
 
-/// A page of the organisation's referrals: urgent first, then oldest first.
+/// A page of the organisation's referrals as `viewer` sees them: urgent first, then oldest
+/// first.
 pub async fn list(
     state: &AppState,
     organisation: Uuid,
-    status: Option<&str>,
-    urgency: Option<&str>,
+    viewer: Uuid,
+    filter: &Filter<'_>,
     page: u32,
     per_page: u32,
 ) -> ApiResult<(Vec<InboxItem>, u64)> {
-    let filter = Filter {
-        status,
-        urgency,
-        ..Filter::default()
-    };
-    let (rows, total) = list_rows(state, organisation, &filter, page, per_page).await?;
+    let (rows, total) = list_rows(state, organisation, viewer, filter, page, per_page).await?;
     Ok((rows.into_iter().map(|(_, item)| item).collect(), total))
 }
 
@@ -109,13 +114,81 @@ pub struct Filter<'a> {
     pub claimed_by: Option<Uuid>,
     /// Only those nobody has claimed.
     pub unclaimed: bool,
+    /// Only those asking for this need (a slug checked by [`need_slug`]).
+    pub need: Option<&'a str>,
+    /// Only those waiting for us: open, and the young person had the last word.
+    pub waiting: bool,
+    /// Only the one with this reference (as [`normalise_reference`] gives it).
+    pub reference: Option<&'a str>,
+}
+
+impl Filter<'_> {
+    /// Whether anything narrows the list.
+    pub fn narrows(&self) -> bool {
+        self.status.is_some()
+            || self.urgency.is_some()
+            || self.claimed_by.is_some()
+            || self.unclaimed
+            || self.need.is_some()
+            || self.waiting
+            || self.reference.is_some()
+    }
+}
+
+/// The needs a referral can ask for, as (slug, plain name), in the order the young person
+/// sees them: the inbox's need filter offers these.
+pub fn need_options(state: &AppState) -> Vec<(String, String)> {
+    state
+        .referral_rules
+        .needs
+        .iter()
+        .map(|n| (n.slug.clone(), n.name.clone()))
+        .collect()
+}
+
+/// The need slug asked for, if it is one of the needs (trimmed); None otherwise.
+pub fn need_slug<'a>(state: &'a AppState, raw: &str) -> Option<&'a str> {
+    let raw = raw.trim();
+    state
+        .referral_rules
+        .needs
+        .iter()
+        .find(|n| n.slug == raw)
+        .map(|n| n.slug.as_str())
+}
+
+/// A reference as typed (any case, spaces around it) in the form referrals carry it;
+/// None when nothing was typed.
+pub fn normalise_reference(raw: &str) -> Option<String> {
+    let r = raw.trim();
+    (!r.is_empty()).then(|| r.to_uppercase())
+}
+
+/// The organisation's referral with this reference (trimmed, any case). Another
+/// organisation's reference is the same None as an unknown one.
+pub async fn find_by_reference(
+    state: &AppState,
+    organisation: Uuid,
+    raw: &str,
+) -> ApiResult<Option<Uuid>> {
+    let Some(reference) = normalise_reference(raw) else {
+        return Ok(None);
+    };
+    Ok(referral::Entity::find()
+        .filter(referral::Column::OrganisationId.eq(organisation))
+        .filter(referral::Column::Reference.eq(reference))
+        .one(&state.db)
+        .await?
+        .map(|r| r.id))
 }
 
 /// A page of the organisation's referrals (urgent first, then oldest first), each with
-/// its row, for views that need more than the inbox line (the console's clocks).
+/// its row, for views that need more than the inbox line (the console's clocks); the
+/// unread marks are `viewer`'s.
 pub async fn list_rows(
     state: &AppState,
     organisation: Uuid,
+    viewer: Uuid,
     filter: &Filter<'_>,
     page: u32,
     per_page: u32,
@@ -133,6 +206,17 @@ pub async fn list_rows(
     if filter.unclaimed {
         q = q.filter(referral::Column::ClaimedBy.is_null());
     }
+    if let Some(need) = filter.need {
+        // `needs` is a JSON array of slugs; a slug is letters and dashes, so quoted it
+        // matches only itself.
+        q = q.filter(referral::Column::Needs.like(format!("%\"{need}\"%")));
+    }
+    if filter.waiting {
+        q = q.filter(unread::waiting_for_us());
+    }
+    if let Some(reference) = filter.reference {
+        q = q.filter(referral::Column::Reference.eq(reference));
+    }
     let total = q.clone().count(&state.db).await?;
     // 'urgent' sorts after 'routine' alphabetically: descending puts it first.
     let rows = q
@@ -148,10 +232,13 @@ pub async fn list_rows(
         rows.iter().filter_map(|r| r.claimed_by).collect(),
     )
     .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let unread = unread::unread_among(&state.db, viewer, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
-            let i = item(state, &r, &names);
+            let mut i = item(state, &r, &names);
+            i.unread = unread.contains(&r.id);
             (r, i)
         })
         .collect::<Vec<_>>())
@@ -228,6 +315,7 @@ pub async fn detail(
         now,
     )
     .await?;
+    unread::viewed(&state.db, viewer, r.id, now).await?;
 
     let messages = referral_message::Entity::find()
         .filter(referral_message::Column::ReferralId.eq(r.id))
@@ -385,6 +473,7 @@ pub async fn write(
         now,
     )
     .await?;
+    unread::written(&txn, id, SENDER_WORKER, now).await?;
     referral::Entity::update_many()
         .col_expr(referral::Column::UpdatedAt, Expr::value(now))
         .filter(referral::Column::Id.eq(id))

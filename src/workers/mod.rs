@@ -6,3 +6,4 @@ pub mod model;
 pub mod routes;
 pub mod second_factor;
 pub mod team;
+pub mod unread;

@@ -63,6 +63,15 @@ pub struct InboxQuery {
     pub status: Option<String>,
     /// `urgent` or `routine`.
     pub urgency: Option<String>,
+    /// A need slug (as in `GET /v1/referrals/needs`): only referrals asking for it.
+    pub need: Option<String>,
+    /// `true`: only referrals waiting for us — open, and the young person had the last
+    /// word (they wrote after the team's last reply, or nobody has replied yet).
+    pub waiting: Option<bool>,
+    /// A reference (any case, spaces around it ignored): only the organisation's referral
+    /// with it. Another organisation's reference finds nothing, like an unknown one.
+    #[validate(length(max = 64))]
+    pub reference: Option<String>,
     #[validate(range(min = 1, max = 1_000_000))]
     pub page: Option<u32>,
     #[validate(range(min = 1, max = 100))]
@@ -87,6 +96,8 @@ pub struct InboxItem {
     pub claimed_by: Option<WorkerRef>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The young person has written since you last opened this referral.
+    pub unread: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

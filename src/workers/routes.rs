@@ -185,6 +185,11 @@ async fn logout(State(state): State<AppState>, me: SignedIn) -> ApiResult<Status
 }
 
 /// Referrals routed to your organisation: urgent first, then oldest first.
+///
+/// Filters combine: `status`, `urgency`, `need` (a need slug), `waiting=true` (open, and
+/// the young person had the last word), `reference` (one referral by its reference, any
+/// case). Each item's `unread` is true when the young person has written since you last
+/// opened that referral.
 #[utoipa::path(get, path = "/v1/inbox", tag = "workers",
     security(("worker" = [])),
     params(InboxQuery),
@@ -211,15 +216,31 @@ async fn list_inbox(
             format!("{u:?} is not urgent or routine"),
         ));
     }
+    let need =
+        match q.need.as_deref() {
+            None => None,
+            Some(raw) => Some(inbox::need_slug(&state, raw).ok_or_else(|| {
+                ApiError::field("need", format!("{raw:?} is not one of the needs"))
+            })?),
+        };
+    let reference = q.reference.as_deref().and_then(inbox::normalise_reference);
     let paging = PageQuery {
         page: q.page,
         per_page: q.per_page,
     };
+    let filter = inbox::Filter {
+        status: q.status.as_deref(),
+        urgency: q.urgency.as_deref(),
+        need,
+        waiting: q.waiting.unwrap_or(false),
+        reference: reference.as_deref(),
+        ..inbox::Filter::default()
+    };
     let (items, total) = inbox::list(
         &state,
         me.worker.organisation_id,
-        q.status.as_deref(),
-        q.urgency.as_deref(),
+        me.worker.id,
+        &filter,
         paging.page(),
         paging.per_page(),
     )
@@ -263,7 +284,7 @@ async fn claim(
     let id = parse_id(&id)?;
     inbox::claim(&state, me.worker.organisation_id, me.worker.id, id).await?;
     Ok(Json(
-        inbox::summary(&state, me.worker.organisation_id, id).await?,
+        inbox::summary(&state, me.worker.organisation_id, me.worker.id, id).await?,
     ))
 }
 
@@ -335,7 +356,7 @@ async fn set_status(
     )
     .await?;
     Ok(Json(
-        inbox::summary(&state, me.worker.organisation_id, id).await?,
+        inbox::summary(&state, me.worker.organisation_id, me.worker.id, id).await?,
     ))
 }
 

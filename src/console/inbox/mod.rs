@@ -1,11 +1,13 @@
 //! The inbox: the organisation's referrals, urgent first then oldest, with the clock that
-//! matters on each, filters in the query string, paging, and a fragment the page's script
-//! fetches every 20 seconds (the page works without it).
+//! matters on each and a "New message" mark when the young person has written since this
+//! worker last opened it; filters in the query string (status, urgency, need, mine,
+//! unclaimed, waiting for us), paging, find by reference (`?reference=`), and a fragment
+//! the page's script fetches every 20 seconds (the page works without it).
 use askama::Template;
 use axum::{
     extract::{Query, State},
     http::StatusCode,
-    response::Response,
+    response::{IntoResponse, Redirect, Response},
 };
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
@@ -31,8 +33,17 @@ struct InboxPage {
     urgency: String,
     mine: bool,
     unclaimed: bool,
+    need: String,
+    waiting: bool,
     statuses: Vec<(&'static str, &'static str)>,
+    needs: Vec<(String, String)>,
     fragment_url: String,
+    /// What was typed in "Find by reference", kept when it found nothing.
+    reference: String,
+    /// Why "Find by reference" found nothing.
+    find_error: Option<&'static str>,
+    /// The filters in force, to keep them when finding by reference.
+    kept: Vec<(&'static str, String)>,
 }
 
 #[derive(Template)]
@@ -61,6 +72,8 @@ pub struct Row {
     pub received_ago: String,
     pub received_at: String,
     pub clock: Option<Clock>,
+    /// The young person has written since this worker last opened it.
+    pub unread: bool,
 }
 
 /// The deadline that matters now.
@@ -83,6 +96,13 @@ pub struct Params {
     unclaimed: Option<String>,
     #[serde(default)]
     page: Option<String>,
+    #[serde(default)]
+    need: String,
+    #[serde(default)]
+    waiting: Option<String>,
+    /// Find by reference: present when that form was sent.
+    #[serde(default)]
+    reference: Option<String>,
 }
 
 struct Checked {
@@ -90,32 +110,57 @@ struct Checked {
     urgency: Option<&'static str>,
     mine: bool,
     unclaimed: bool,
+    need: Option<String>,
+    waiting: bool,
     page: u32,
 }
 
-fn bad_filter() -> ConsoleError {
+/// A filter value the inbox does not know (an edited or stale address), naming the
+/// filter: `field` is its name in the address, `label` its name on the page.
+fn bad_filter(field: &str, label: &str) -> ConsoleError {
     ConsoleError::page(
         StatusCode::BAD_REQUEST,
         "That filter is not one the inbox knows",
-        "Choose the filters again from the inbox.",
+        format!(
+            "The \u{201c}{label}\u{201d} filter ({field}) has a value the inbox does not know. \
+             Choose the filters again from the inbox."
+        ),
     )
 }
 
-fn check(p: &Params) -> ConsoleResult<Checked> {
+/// A tick box: on when sent with any value but empty or `0`; anything but `1`, `0`,
+/// `on`, `true`, `false` or nothing is a bad filter.
+fn tick(v: Option<&str>, field: &str, label: &str) -> ConsoleResult<bool> {
+    match v.map(str::trim) {
+        None | Some("" | "0" | "false") => Ok(false),
+        Some("1" | "on" | "true") => Ok(true),
+        Some(_) => Err(bad_filter(field, label)),
+    }
+}
+
+fn check(state: &AppState, p: &Params) -> ConsoleResult<Checked> {
     let status = match p.status.trim() {
         "" => None,
         s => Some(
             *inbox::STATUSES
                 .iter()
                 .find(|x| **x == s)
-                .ok_or_else(bad_filter)?,
+                .ok_or_else(|| bad_filter("status", "Status"))?,
         ),
     };
     let urgency = match p.urgency.trim() {
         "" => None,
         "urgent" => Some(service::URGENT),
         "routine" => Some(service::ROUTINE),
-        _ => return Err(bad_filter()),
+        _ => return Err(bad_filter("urgency", "Urgency")),
+    };
+    let need = match p.need.trim() {
+        "" => None,
+        raw => Some(
+            inbox::need_slug(state, raw)
+                .ok_or_else(|| bad_filter("need", "Need"))?
+                .to_string(),
+        ),
     };
     let page = match p.page.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => 1,
@@ -123,31 +168,47 @@ fn check(p: &Params) -> ConsoleResult<Checked> {
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=1_000_000).contains(n))
-            .ok_or_else(bad_filter)?,
+            .ok_or_else(|| bad_filter("page", "Page"))?,
     };
-    let on = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty() && v != "0");
     Ok(Checked {
         status,
         urgency,
-        mine: on(&p.mine),
-        unclaimed: on(&p.unclaimed),
+        mine: tick(p.mine.as_deref(), "mine", "Taken by me")?,
+        unclaimed: tick(p.unclaimed.as_deref(), "unclaimed", "Nobody has taken it")?,
+        need,
+        waiting: tick(p.waiting.as_deref(), "waiting", "Waiting for us")?,
         page,
     })
 }
 
-fn query_string(c: &Checked, page: u32) -> String {
-    let mut q = form_urlencoded::Serializer::new(String::new());
+/// The filters in force as (name, value), in the order the address carries them.
+fn kept(c: &Checked) -> Vec<(&'static str, String)> {
+    let mut q = Vec::new();
     if let Some(s) = c.status {
-        q.append_pair("status", s);
+        q.push(("status", s.to_string()));
     }
     if let Some(u) = c.urgency {
-        q.append_pair("urgency", u);
+        q.push(("urgency", u.to_string()));
+    }
+    if let Some(n) = &c.need {
+        q.push(("need", n.clone()));
     }
     if c.mine {
-        q.append_pair("mine", "1");
+        q.push(("mine", "1".to_string()));
     }
     if c.unclaimed {
-        q.append_pair("unclaimed", "1");
+        q.push(("unclaimed", "1".to_string()));
+    }
+    if c.waiting {
+        q.push(("waiting", "1".to_string()));
+    }
+    q
+}
+
+fn query_string(c: &Checked, page: u32) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in kept(c) {
+        q.append_pair(k, &v);
     }
     if page > 1 {
         q.append_pair("page", &page.to_string());
@@ -258,6 +319,7 @@ fn row(
         received_ago: ago(now, item.created_at),
         received_at: london(item.created_at),
         clock: clock(state, r, now),
+        unread: item.unread,
     })
 }
 
@@ -273,8 +335,12 @@ async fn rows_html(
         urgency: c.urgency,
         claimed_by: c.mine.then_some(me.worker.id),
         unclaimed: c.unclaimed,
+        need: c.need.as_deref(),
+        waiting: c.waiting,
+        reference: None,
     };
-    let (found, total) = inbox::list_rows(state, org, &filter, c.page, PER_PAGE).await?;
+    let (found, total) =
+        inbox::list_rows(state, org, me.worker.id, &filter, c.page, PER_PAGE).await?;
     let now = state.clock.now();
     let rows = found
         .into_iter()
@@ -303,7 +369,7 @@ async fn rows_html(
         title: title.clone(),
         prev_href: (c.page > 1).then(|| href(c.page - 1)),
         next_href: (u64::from(c.page) < pages).then(|| href(c.page + 1)),
-        filtered: c.status.is_some() || c.urgency.is_some() || c.mine || c.unclaimed,
+        filtered: filter.narrows(),
     };
     let html = part.render().map_err(|e| {
         tracing::error!(error = %e, "console: the inbox did not render");
@@ -312,13 +378,34 @@ async fn rows_html(
     Ok((html, title))
 }
 
-/// `GET /console/inbox?status=&urgency=&mine=1&unclaimed=1&page=`.
+const NO_SUCH_REFERENCE: &str = "No referral in your inbox has that reference";
+const NO_REFERENCE: &str = "Enter the reference of the referral you are looking for";
+
+/// `GET /console/inbox?status=&urgency=&need=&mine=1&unclaimed=1&waiting=1&page=`, and
+/// find by reference: `?reference=` goes straight to that referral when it is one of the
+/// organisation's; anything else (unknown, or another organisation's) is the inbox with
+/// the same "No referral in your inbox has that reference".
 pub async fn page(
     State(state): State<AppState>,
     me: ConsoleSession,
     Query(p): Query<Params>,
 ) -> ConsoleResult<Response> {
-    let c = check(&p)?;
+    let c = check(&state, &p)?;
+    let mut find_error = None;
+    let mut status = StatusCode::OK;
+    if let Some(raw) = p.reference.as_deref() {
+        if inbox::normalise_reference(raw).is_none() {
+            find_error = Some(NO_REFERENCE);
+            status = StatusCode::UNPROCESSABLE_ENTITY;
+        } else if let Some(id) =
+            inbox::find_by_reference(&state, me.worker.organisation_id, raw).await?
+        {
+            return Ok(Redirect::to(&format!("/console/referrals/{id}")).into_response());
+        } else {
+            find_error = Some(NO_SUCH_REFERENCE);
+            status = StatusCode::NOT_FOUND;
+        }
+    }
     let (list, title) = rows_html(&state, &me, &c).await?;
     let q = query_string(&c, c.page);
     let page = InboxPage {
@@ -329,17 +416,31 @@ pub async fn page(
         urgency: c.urgency.unwrap_or_default().to_string(),
         mine: c.mine,
         unclaimed: c.unclaimed,
+        need: c.need.clone().unwrap_or_default(),
+        waiting: c.waiting,
         statuses: inbox::STATUSES
             .iter()
             .map(|s| (*s, status_name(s)))
             .collect(),
+        needs: inbox::need_options(&state),
         fragment_url: if q.is_empty() {
             "/console/inbox/rows".into()
         } else {
             format!("/console/inbox/rows?{q}")
         },
+        reference: if find_error.is_some() {
+            p.reference
+                .as_deref()
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        } else {
+            String::new()
+        },
+        find_error,
+        kept: kept(&c),
     };
-    Ok(render(StatusCode::OK, &page))
+    Ok(render(status, &page))
 }
 
 fn status_name(s: &str) -> &'static str {
@@ -361,7 +462,7 @@ pub async fn rows(
     Watching(me): Watching,
     Query(p): Query<Params>,
 ) -> ConsoleResult<Response> {
-    let c = check(&p)?;
+    let c = check(&state, &p)?;
     let (html, _) = rows_html(&state, &me, &c).await?;
     let mut response = axum::response::IntoResponse::into_response((StatusCode::OK, html));
     response.headers_mut().insert(
