@@ -239,7 +239,10 @@ async fn a_referral_from_first_message_to_closed_in_the_console() {
             .expect("referral sent");
         let referral: serde_json::Value = res.json().await.expect("json");
         assert_eq!(referral["urgency"], "urgent");
-        let reference = referral["reference"].as_str().expect("reference").to_string();
+        let reference = referral["reference"]
+            .as_str()
+            .expect("reference")
+            .to_string();
         let receipt = referral["receipt"].as_str().expect("receipt").to_string();
 
         let b = Browser::start(1280, 900).await;
@@ -262,7 +265,10 @@ async fn a_referral_from_first_message_to_closed_in_the_console() {
         assert!(main.contains(&reference), "{main}");
         assert!(main.contains("escalates in 15 min"), "{main}");
         let title = b.client.title().await.expect("title");
-        assert!(title.starts_with("(1)"), "tab title counts unclaimed urgent: {title}");
+        assert!(
+            title.starts_with("(1)"),
+            "tab title counts unclaimed urgent: {title}"
+        );
         click(&b, "a[href*='/console/referrals/']").await;
         find(&b, "#referral-message").await;
         let url = b.client.current_url().await.expect("url");
@@ -280,7 +286,12 @@ async fn a_referral_from_first_message_to_closed_in_the_console() {
         // Claim it and reply.
         click(&b, "#claim").await;
         wait_for_text(&b, "#referral-claimed-by", "Dana").await;
-        type_into(&b, "#reply-body", "Hi, I'm Dana. You did the right thing telling us. Are you safe right now?").await;
+        type_into(
+            &b,
+            "#reply-body",
+            "Hi, I'm Dana. You did the right thing telling us. Are you safe right now?",
+        )
+        .await;
         click(&b, "#reply-send").await;
         wait_for_text(&b, "#thread", "Are you safe right now?").await;
 
@@ -313,53 +324,35 @@ async fn a_referral_from_first_message_to_closed_in_the_console() {
         wait_for_text(&b, "#thread", "yeah im home now").await;
         wait_for_text(&b, "#seen-at", "Seen by the young person at").await;
 
-        // It moves to Safer London (a coordinator's transfer, through the API here).
-        add_worker(&app, "coord@example.org", "signpost-duty-team", "coordinator").await;
-        let token = {
-            // JSON sign-in needs the second factor too: enrol through the domain.
-            let w = signpost::workers::accounts::find_by_email(app.db(), "coord@example.org")
-                .await
-                .expect("query")
-                .expect("coordinator");
-            signpost::workers::second_factor::reset(&app.state, w.id).await.expect("reset");
-            let challenge = signpost::workers::second_factor::start_challenge(&app.state, w.id)
-                .await
-                .expect("challenge");
-            let enrolment =
-                signpost::workers::second_factor::begin_enrolment(&app.state, &challenge)
-                    .await
-                    .expect("enrolment");
-            let code = totp_code(&app, &enrolment.secret_base32);
-            signpost::workers::second_factor::confirm_enrolment(
-                &app.state,
-                &challenge,
-                &code,
-                std::net::IpAddr::from([127, 0, 0, 1]),
-            )
-            .await
-            .expect("enrolled");
-            app.clock.advance(chrono::Duration::seconds(30));
-            let res = app
-                .client
-                .post(format!("{}/v1/auth/login", app.url))
-                .json(&serde_json::json!({
-                    "email": "coord@example.org",
-                    "password": PASSWORD,
-                    "code": totp_code(&app, &enrolment.secret_base32)
-                }))
-                .send()
-                .await
-                .expect("sent");
-            assert_eq!(res.status(), 200);
-            let body: serde_json::Value = res.json().await.expect("json");
-            body["token"].as_str().expect("token").to_string()
-        };
+        // Dana is done for now; the coordinator moves it to Safer London in the console.
         let id = url
             .path()
             .rsplit('/')
             .next()
             .expect("id in the path")
             .to_string();
+        b.close().await;
+        add_worker(
+            &app,
+            "coord@example.org",
+            "signpost-duty-team",
+            "coordinator",
+        )
+        .await;
+        let b = Browser::start(1280, 900).await;
+        sign_in(&b, &app, "coord@example.org").await;
+        wait_for_path(&b, "/console/sign-in/enrol").await;
+        let secret = text_of(&b, "#secret").await;
+        // A new 30-second step, so the code is not one already used today.
+        app.clock.advance(chrono::Duration::seconds(30));
+        type_into(&b, "#code", &totp_code(&app, secret.trim())).await;
+        click(&b, "#enrol-submit").await;
+        click(&b, "#continue").await;
+        wait_for_path(&b, "/console/inbox").await;
+        b.goto(&format!("{}/console/referrals/{id}", app.url)).await;
+        click(&b, "#transfer-link").await;
+        wait_for_path(&b, &format!("/console/referrals/{id}/transfer")).await;
+        check_page(&b, "transfer-desktop").await;
         let safer_london = app
             .state
             .directory
@@ -369,17 +362,16 @@ async fn a_referral_from_first_message_to_closed_in_the_console() {
             .find(|o| o.slug == "safer-london")
             .expect("safer london")
             .id;
-        let res = app
-            .client
-            .post(format!("{}/v1/inbox/{id}/transfer", app.url))
-            .bearer_auth(&token)
-            .json(&serde_json::json!({"organisation_id": safer_london, "reason": "they run the exploitation service"}))
-            .send()
+        find(&b, "#transfer-to")
             .await
-            .expect("sent");
-        assert_eq!(res.status(), 200);
-        // Dana no longer reaches it: the same page as an unknown referral.
-        b.client.refresh().await.expect("reloaded");
+            .select_by_value(&safer_london.to_string())
+            .await
+            .expect("team chosen");
+        type_into(&b, "#transfer-reason", "they run the exploitation service").await;
+        click(&b, "#transfer-submit").await;
+        wait_for_text(&b, "#transferred-message", "moved to Safer London").await;
+        // Nobody at the duty team reaches it now: the same page as an unknown referral.
+        b.goto(&format!("{}/console/referrals/{id}", app.url)).await;
         let gone = text_of(&b, "main").await;
         assert!(!gone.contains("stab me"), "{gone}");
         b.close().await;
@@ -493,6 +485,129 @@ async fn the_reports_page_is_accessible_at_both_widths() {
             check_page(&b, &format!("reports-{label}")).await;
             b.close().await;
         }
+    })
+    .await;
+}
+
+/// Types on the keyboard, into whatever has focus, as someone at a keyboard would (no
+/// element is targeted: the keys go where focus is).
+async fn press(b: &Browser, keys: &str) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let mut actions = KeyActions::new("keyboard".into());
+    for c in keys.chars() {
+        actions = actions
+            .then(KeyAction::Down { value: c })
+            .then(KeyAction::Up { value: c });
+    }
+    b.client
+        .perform_actions(actions)
+        .await
+        .expect("keys pressed");
+}
+
+/// What has focus: its id, its address (for a link) and whether it is drawn with a
+/// visible focus indicator (an outline, a box shadow or the yellow background). Past
+/// the last control focus leaves the page (the body), then comes round to the top.
+async fn focused(b: &Browser) -> (String, String, bool) {
+    let v = b
+        .client
+        .execute(
+            "const e = document.activeElement; const s = getComputedStyle(e);
+             if (e === document.body) { return ['', '', true]; }
+             return [e.id || e.outerHTML.slice(0, 80), e.getAttribute('href') || '',
+               (s.outlineStyle !== 'none' && s.outlineWidth !== '0px')
+               || s.boxShadow !== 'none' || s.backgroundColor === 'rgb(255, 221, 0)'];",
+            vec![],
+        )
+        .await
+        .expect("script ran");
+    (
+        v[0].as_str().unwrap_or_default().to_string(),
+        v[1].as_str().unwrap_or_default().to_string(),
+        v[2].as_bool().unwrap_or(false),
+    )
+}
+
+/// Tabs forward until `wanted` says yes of what has focus; every stop must show focus.
+async fn tab_to(b: &Browser, what: &str, wanted: impl Fn(&str, &str) -> bool) {
+    use fantoccini::key::Key;
+    for _ in 0..80 {
+        press(b, &Key::Tab.to_string()).await;
+        let (id, href, visible) = focused(b).await;
+        assert!(
+            visible,
+            "on the way to {what}: focus on {id} {href} is not visible"
+        );
+        if wanted(&id, &href) {
+            return;
+        }
+    }
+    let shot = b.screenshot("failure").await;
+    panic!("Tab never reached {what}; screenshot {}", shot.display())
+}
+
+/// Keyboard alone: skip link first, sign in, open a referral from the inbox, take it,
+/// reply, and (as a coordinator) move between the team pages; focus always visible.
+#[tokio::test]
+async fn a_worker_can_do_every_task_with_the_keyboard_alone() {
+    use fantoccini::key::Key;
+    if !browser::enabled() {
+        return;
+    }
+    with_app(&[], |app| async move {
+        add_worker(&app, "lead@example.org", "signpost-duty-team", "coordinator").await;
+        let res = app
+            .client
+            .post(format!("{}/v1/referrals", app.url))
+            .json(&serde_json::json!({"needs": ["activities"], "message": "any boxing clubs near stratford", "age": 15}))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(res.status(), 201);
+        let b = Browser::start(1280, 900).await;
+        b.goto(&format!("{}/console/sign-in", app.url)).await;
+        // The first Tab reaches the skip link.
+        tab_to(&b, "the skip link", |_, href| href == "#main").await;
+        tab_to(&b, "the email field", |id, _| id == "email").await;
+        press(&b, "lead@example.org").await;
+        tab_to(&b, "the password field", |id, _| id == "password").await;
+        press(&b, PASSWORD).await;
+        press(&b, &Key::Enter.to_string()).await;
+        wait_for_path(&b, "/console/inbox").await;
+
+        tab_to(&b, "a referral", |_, href| href.starts_with("/console/referrals/")).await;
+        press(&b, &Key::Enter.to_string()).await;
+        find(&b, "#referral-message").await;
+        tab_to(&b, "Take this referral", |id, _| id == "claim").await;
+        press(&b, &Key::Enter.to_string()).await;
+        find(&b, "#release").await;
+        tab_to(&b, "the reply box", |id, _| id == "reply-body").await;
+        press(&b, "hi, there is one at the leisure centre on tuesdays").await;
+        tab_to(&b, "Send reply", |id, _| id == "reply-send").await;
+        press(&b, &Key::Enter.to_string()).await;
+        wait_for_text(&b, "#thread", "leisure centre on tuesdays").await;
+
+        // The team pages and the account page by keyboard.
+        tab_to(&b, "the Team link", |id, _| id == "nav-team").await;
+        press(&b, &Key::Enter.to_string()).await;
+        wait_for_path(&b, "/console/team").await;
+        tab_to(&b, "the accounts tab", |id, _| id == "team-nav-accounts").await;
+        press(&b, &Key::Enter.to_string()).await;
+        wait_for_path(&b, "/console/team/accounts").await;
+        tab_to(&b, "Your account", |id, _| id == "nav-account").await;
+        press(&b, &Key::Enter.to_string()).await;
+        wait_for_path(&b, "/console/account").await;
+        b.close().await;
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM referrals WHERE claimed_by IS NOT NULL")
+                .await,
+            1
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM referral_messages WHERE sender = 'youth_worker'")
+                .await,
+            1
+        );
     })
     .await;
 }
