@@ -376,3 +376,64 @@ async fn bad_filter_values_are_a_clear_400_naming_the_filter() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_migration_fills_the_marks_in_from_the_thread_and_the_audit_trail() {
+    use migration::MigratorTrait;
+    with_console(&[], |app| async move {
+        add_worker(&app, "dana@example.org", "Dana Duty", "signpost-duty-team").await;
+        add_worker(&app, "dev@example.org", "Dev Second", "signpost-duty-team").await;
+        let r1 = refer(&app, json!({"needs": ["activities"], "message": "one"})).await;
+        let r2 = refer(&app, json!({"needs": ["other"], "message": "two"})).await;
+        let r3 = refer(&app, json!({"needs": ["other"], "message": "three"})).await;
+        let ids = [
+            id_of(&app, &r1).await,
+            id_of(&app, &r2).await,
+            id_of(&app, &r3).await,
+        ];
+        let mut dana = Browser::signed_in(&app, "dana@example.org").await;
+        let mut dev = Browser::signed_in(&app, "dev@example.org").await;
+        app.clock.advance(Duration::minutes(1));
+        young_person_writes(&app, r1["receipt"].as_str().unwrap(), "hi").await;
+        young_person_writes(&app, r2["receipt"].as_str().unwrap(), "hi").await;
+        app.clock.advance(Duration::minutes(1));
+        assert_eq!(dana.get(&format!("/console/referrals/{}", ids[0])).await.status, 200);
+        let csrf = dana.get("/console/inbox").await.csrf();
+        let res = dana
+            .post(
+                &format!("/console/referrals/{}/reply", ids[1]),
+                &[("csrf", &csrf), ("body", "Hello")],
+            )
+            .await;
+        assert_eq!(res.status, 303);
+        app.clock.advance(Duration::minutes(1));
+        let before = (
+            dana.get("/console/inbox?waiting=1").await.body,
+            dev.get("/console/inbox").await.body,
+            dana.get("/console/inbox").await.body,
+        );
+        assert!(before.1.contains(&format!("id=\"unread-{}\"", ids[0])));
+        assert!(!before.2.contains(&format!("id=\"unread-{}\"", ids[0])));
+
+        // Undo the migration and run it again over the stored thread and audit trail.
+        migration::Migrator::down(app.db(), Some(1)).await.unwrap();
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM referral_events WHERE kind = 'viewed'").await,
+            1
+        );
+        migration::Migrator::up(app.db(), None).await.unwrap();
+        assert_eq!(app.count("SELECT COUNT(*) FROM referral_views").await, 1);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM referrals WHERE last_message_from = 'young_person' AND young_person_wrote_at = last_message_at")
+                .await,
+            1
+        );
+        let after = (
+            dana.get("/console/inbox?waiting=1").await.body,
+            dev.get("/console/inbox").await.body,
+            dana.get("/console/inbox").await.body,
+        );
+        assert_eq!(before, after, "the same marks and filters as before");
+    })
+    .await;
+}
