@@ -658,3 +658,138 @@ async fn purge_erases_exactly_what_is_due_keeps_statistics_and_audits_it() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_test_notification_goes_through_the_outbox_signed_and_only_to_ones_own_endpoint() {
+    on_each_backend(|db| async move {
+        let app = spawn(&db, true).await;
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        let token = coordinator(&app, "signpost-duty-team").await;
+        add_webhook(&app, &token, format!("{}/duty", server.uri()), "escalation").await;
+        let list: Value = app
+            .client
+            .get(format!("{}/v1/admin/webhooks", app.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = list[0]["id"].as_str().unwrap().to_string();
+        let test = |token: String, id: String| {
+            let app = &app;
+            async move {
+                app.client
+                    .post(format!("{}/v1/admin/webhooks/{id}/test", app.url))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let res = test(token.clone(), id.clone()).await;
+        assert_eq!(res.status(), 202);
+        let sent: Value = res.json().await.unwrap();
+        let notification = sent["notification_id"].as_str().unwrap().to_string();
+        eventually("the test notification", || async {
+            received(&server).await.len() == 1
+        })
+        .await;
+        let req = &received(&server).await[0];
+        verify_signature(req);
+        assert_eq!(header(req, "x-signpost-event"), "test");
+        assert_eq!(header(req, "idempotency-key"), notification);
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        let keys: HashSet<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, HashSet::from(["event", "message", "sent_at"]));
+        assert_eq!(body["event"], "test");
+        eventually("recorded as delivered", || async {
+            app.count("SELECT COUNT(*) FROM outbox WHERE state = 'delivered' AND event_type = 'test' AND referral_id IS NULL")
+                .await
+                == 1
+        })
+        .await;
+        let page: Value = app
+            .client
+            .get(format!("{}/v1/admin/notifications?state=delivered", app.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(page["total_items"], 1);
+        assert_eq!(page["contents"][0]["id"], notification.as_str());
+        assert_eq!(page["contents"][0]["event_type"], "test");
+        assert_eq!(page["contents"][0]["reference"], Value::Null);
+
+        // Another organisation's endpoint is the same 404 as an unknown one; nothing queued.
+        let other = coordinator(&app, "safer-london").await;
+        let res = test(other.clone(), id.clone()).await;
+        assert_eq!(res.status(), 404);
+        let res = test(other, uuid::Uuid::now_v7().to_string()).await;
+        assert_eq!(res.status(), 404);
+        // A plain worker may not.
+        signpost::workers::accounts::add(
+            app.db(),
+            "w@example.org",
+            "Wren",
+            "signpost-duty-team",
+            "worker",
+            PASSWORD,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        let w: Value = app
+            .client
+            .post(format!("{}/v1/auth/login", app.url))
+            .json(&json!({"email": "w@example.org", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let res = test(w["token"].as_str().unwrap().to_string(), id.clone()).await;
+        assert_eq!(res.status(), 403);
+        // A removed endpoint gets no test.
+        let res = app
+            .client
+            .delete(format!("{}/v1/admin/webhooks/{id}", app.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204);
+        assert_eq!(test(token.clone(), id.clone()).await.status(), 404);
+        assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 1);
+
+        // The one rule for an address and a secret, all fields named at once.
+        let res = app
+            .client
+            .post(format!("{}/v1/admin/webhooks", app.url))
+            .bearer_auth(&token)
+            .json(&json!({"url": "ftp://example.org/x", "purpose": "everything", "secret": "short"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422);
+        let problem: Value = res.json().await.unwrap();
+        let fields: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["purpose", "secret", "url"], "{problem}");
+        assert_eq!(app.count("SELECT COUNT(*) FROM webhook_endpoints").await, 1);
+    })
+    .await;
+}

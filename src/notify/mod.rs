@@ -2,6 +2,7 @@
 //! deliverer with retries, escalation of unclaimed referrals, and retention.
 pub mod admin;
 pub mod delivery;
+pub mod endpoints;
 pub mod escalation;
 pub mod outbox;
 pub mod retention;

@@ -17,6 +17,8 @@ pub const EVENT_TRANSFERRED: &str = "referral.transferred";
 pub const EVENT_MESSAGE: &str = "referral.message";
 pub const EVENT_ESCALATED: &str = "referral.escalated";
 pub const EVENT_REMINDER: &str = "referral.reminder";
+/// Sent on a coordinator's request to check an endpoint works: no referral, nothing personal.
+pub const EVENT_TEST: &str = "test";
 
 /// The whole body a receiver gets: what happened, to which referral, how urgent, and where
 /// to open it. Never the message, needs, borough, age or contact.
@@ -81,6 +83,50 @@ pub async fn enqueue<C: ConnectionTrait>(
         .exec_without_returning(db)
         .await?;
     Ok(n)
+}
+
+/// The body of a test notification: what it is and when it was asked for.
+#[derive(Debug, Serialize)]
+pub struct TestPayload<'a> {
+    pub event: &'a str,
+    pub message: &'a str,
+    pub sent_at: DateTime<Utc>,
+}
+
+/// Queues one test notification for `endpoint`, delivered and signed like any other.
+pub async fn enqueue_test<C: ConnectionTrait>(
+    db: &C,
+    endpoint: Uuid,
+    now: DateTime<Utc>,
+    retry_hours: u32,
+) -> Result<Uuid, DbErr> {
+    let payload = serde_json::to_string(&TestPayload {
+        event: EVENT_TEST,
+        message: "A test notification from Signpost. Nothing needs doing.",
+        sent_at: now,
+    })
+    .map_err(|e| DbErr::Custom(e.to_string()))?;
+    let id = Uuid::now_v7();
+    outbox::Entity::insert(outbox::ActiveModel {
+        id: Set(id),
+        endpoint_id: Set(endpoint),
+        event_type: Set(EVENT_TEST.to_string()),
+        referral_id: Set(None),
+        payload: Set(payload),
+        state: Set("pending".into()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        retry_until: Set(now + Duration::hours(i64::from(retry_hours))),
+        locked_until: Set(None),
+        locked_by: Set(None),
+        last_status: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        delivered_at: Set(None),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(id)
 }
 
 /// `v1=` + hex HMAC-SHA256(secret, timestamp + "." + body). A receiver recomputes it over
