@@ -9,6 +9,7 @@ pub mod login_challenge;
 pub mod opening_hours;
 pub mod organisation;
 pub mod outbox;
+pub mod password_link;
 pub mod programme;
 pub mod recovery_code;
 pub mod referral;

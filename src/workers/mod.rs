@@ -3,6 +3,7 @@ pub mod accounts;
 pub mod auth;
 pub mod inbox;
 pub mod model;
+pub mod password_links;
 pub mod routes;
 pub mod second_factor;
 pub mod team;
