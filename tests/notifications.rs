@@ -790,6 +790,12 @@ async fn a_test_notification_goes_through_the_outbox_signed_and_only_to_ones_own
             .collect();
         assert_eq!(fields, ["purpose", "secret", "url"], "{problem}");
         assert_eq!(app.count("SELECT COUNT(*) FROM webhook_endpoints").await, 1);
+
+        // Documented like its neighbours.
+        let doc = app.get_json("/openapi.json").await;
+        let op = &doc["paths"]["/v1/admin/webhooks/{id}/test"]["post"];
+        assert!(op["responses"]["202"].is_object(), "{op}");
+        assert!(op["responses"]["404"].is_object(), "{op}");
     })
     .await;
 }
