@@ -150,7 +150,7 @@ pub async fn overview(state: &AppState, organisation: Uuid) -> ApiResult<Overvie
         })
         .collect();
     // Stable: by load, then by name as `members` gave them.
-    caseloads.sort_by(|a, b| b.open.cmp(&a.open));
+    caseloads.sort_by_key(|c| std::cmp::Reverse(c.open));
 
     let unclaimed_urgent_filter = || {
         open()
