@@ -611,3 +611,113 @@ async fn a_worker_can_do_every_task_with_the_keyboard_alone() {
     })
     .await;
 }
+
+/// Every coordinator page, the account page, moving a referral, the set-password link
+/// and the error pages: no serious or critical accessibility problem at either width, and
+/// a screenshot of each. Creating an account and a webhook is done with the forms.
+#[tokio::test]
+async fn every_team_and_account_page_is_accessible_at_both_widths() {
+    if !browser::enabled() {
+        return;
+    }
+    with_app(&[], |app| async move {
+        add_worker(&app, "lead@example.org", "signpost-duty-team", "coordinator").await;
+        add_worker(&app, "sl@example.org", "safer-london", "worker").await;
+        for body in [
+            serde_json::json!({"needs": ["feeling-unsafe"], "message": "they said they will jump me after school", "age": 14}),
+            serde_json::json!({"needs": ["activities"], "message": "wat is there to do on saturdays in croydon", "age": 16}),
+        ] {
+            let res = app
+                .client
+                .post(format!("{}/v1/referrals", app.url))
+                .json(&body)
+                .send()
+                .await
+                .expect("sent");
+            assert_eq!(res.status(), 201);
+        }
+        // Two days later, so the team page has something waiting and overdue.
+        app.clock.advance(chrono::Duration::hours(49));
+        for (width, height, label) in WIDTHS {
+            let b = Browser::start(width, height).await;
+            sign_in(&b, &app, "lead@example.org").await;
+            wait_for_path(&b, "/console/inbox").await;
+            let page = |path: &str| format!("{}{path}", app.url);
+
+            b.goto(&page("/console/team")).await;
+            find(&b, "#caseloads").await;
+            check_page(&b, &format!("team-{label}")).await;
+
+            // A new account, and its one-time link.
+            b.goto(&page("/console/team/accounts/new")).await;
+            check_page(&b, &format!("account-new-{label}")).await;
+            type_into(&b, "#name", &format!("Sam {label}")).await;
+            type_into(&b, "#email", &format!("sam-{label}@example.org")).await;
+            click(&b, "#create-account").await;
+            let link = text_of(&b, "#set-password-link").await;
+            assert!(link.contains("/console/set-password"), "{link}");
+            check_page(&b, &format!("account-link-{label}")).await;
+            b.goto(&page("/console/team/accounts")).await;
+            find(&b, "#accounts-rows").await;
+            check_page(&b, &format!("accounts-{label}")).await;
+            click(&b, "#accounts-rows a").await;
+            find(&b, "#account-details").await;
+            check_page(&b, &format!("account-show-{label}")).await;
+
+            // A webhook endpoint, its secret shown once, and the notifications.
+            b.goto(&page("/console/team/webhooks")).await;
+            check_page(&b, &format!("webhooks-{label}")).await;
+            type_into(&b, "#url", "https://hooks.example.org/signpost").await;
+            click(&b, "#purpose-notify").await;
+            click(&b, "#webhook-add").await;
+            let secret = text_of(&b, "#webhook-secret").await;
+            assert!(secret.trim().len() >= 32, "{secret}");
+            check_page(&b, &format!("webhook-added-{label}")).await;
+            b.goto(&page("/console/team/notifications")).await;
+            find(&b, "#notifications-heading").await;
+            check_page(&b, &format!("notifications-{label}")).await;
+
+            // Your account.
+            b.goto(&page("/console/account")).await;
+            find(&b, "#password-form").await;
+            check_page(&b, &format!("account-{label}")).await;
+
+            // Moving a referral: the form.
+            b.goto(&page("/console/inbox")).await;
+            click(&b, "a[href*='/console/referrals/']").await;
+            click(&b, "#transfer-link").await;
+            find(&b, "#transfer-form").await;
+            check_page(&b, &format!("transfer-{label}")).await;
+
+            // An error page.
+            b.goto(&page("/console/referrals/00000000-0000-7000-8000-000000000000"))
+                .await;
+            check_page(&b, &format!("not-found-{label}")).await;
+            b.close().await;
+
+            // The link, opened by the new worker on their own device.
+            let b = Browser::start(width, height).await;
+            // Without SIGNPOST_PUBLIC_URL the link is relative to this server.
+            let link = link.trim();
+            if link.starts_with('/') {
+                b.goto(&page(link)).await;
+            } else {
+                b.goto(link).await;
+            }
+            find(&b, "#set-password-form").await;
+            check_page(&b, &format!("set-password-{label}")).await;
+            type_into(&b, "#password", "a long new password for sam").await;
+            type_into(&b, "#password-again", "a long new password for sam").await;
+            click(&b, "#set-password").await;
+            find(&b, "#password-set-message").await;
+            check_page(&b, &format!("password-set-{label}")).await;
+            b.close().await;
+        }
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM workers WHERE email LIKE 'sam-%'").await,
+            2
+        );
+        assert_eq!(app.count("SELECT COUNT(*) FROM webhook_endpoints").await, 2);
+    })
+    .await;
+}
