@@ -130,7 +130,8 @@ pub async fn page(
     account_page(&state, &me, StatusCode::OK, notice, None).await
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// No `Debug`: it holds a password or a link's token.
+#[derive(Default, Deserialize)]
 pub struct PasswordForm {
     #[serde(default)]
     current_password: String,

@@ -57,7 +57,8 @@ fn gone() -> ConsoleError {
     .next("/console/sign-in", "Go to the sign-in page")
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// No `Debug`: it holds a password or a link's token.
+#[derive(Default, Deserialize)]
 pub struct LinkQuery {
     #[serde(default)]
     token: String,
@@ -120,7 +121,8 @@ pub async fn form(
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// No `Debug`: it holds a password or a link's token.
+#[derive(Default, Deserialize)]
 pub struct SetPassword {
     #[serde(default)]
     token: String,
