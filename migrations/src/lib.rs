@@ -9,6 +9,8 @@ mod m20261121_000005_category_source;
 mod m20261202_000006_young_person;
 mod m20261202_000007_second_factor;
 mod m20261202_000008_console_sessions;
+mod m20261203_000009_password_links;
+mod m20261203_000010_referral_views;
 
 pub struct Migrator;
 
@@ -24,6 +26,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_young_person::Migration),
             Box::new(m20261202_000007_second_factor::Migration),
             Box::new(m20261202_000008_console_sessions::Migration),
+            Box::new(m20261203_000009_password_links::Migration),
+            Box::new(m20261203_000010_referral_views::Migration),
         ]
     }
 }
