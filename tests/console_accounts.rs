@@ -466,7 +466,7 @@ async fn deactivating_ends_sessions_stops_sign_in_and_gives_claims_back() {
             1
         );
         let shown = cora.get(&format!("/console/referrals/{referral}")).await;
-        assert!(shown.body.contains("Given back to the team"));
+        assert!(shown.body.contains("Given back to the team: the account that held it was closed"));
         // A deactivated account gets no new link.
         let res = cora
             .post(&format!("/console/team/accounts/{wes_id}/link"), &[("csrf", &csrf)])
@@ -719,6 +719,7 @@ async fn your_account_changes_the_password_and_signs_out_everywhere() {
         let sign_in = here.get(res.location()).await;
         assert_eq!(sign_in.status, 200);
         assert!(sign_in.body.contains("signed-out-message"));
+        assert!(sign_in.body.contains("You have been signed out everywhere"), "{}", sign_in.body);
         assert_eq!(here.get("/console/inbox").await.status, 303);
         assert_eq!(b.get("/console/inbox").await.status, 303);
         assert_eq!(api(token).await, 401);

@@ -109,7 +109,12 @@ fn event_label(kind: &str, detail: Option<&str>) -> String {
         "assigned" => "Sent to this team".into(),
         "viewed" => "Opened".into(),
         "claimed" => "Taken".into(),
-        "released" => "Given back to the team".into(),
+        "released" => match detail {
+            Some("account deactivated") => {
+                "Given back to the team: the account that held it was closed".into()
+            }
+            _ => "Given back to the team".into(),
+        },
         "worker_message" => "Reply sent".into(),
         "young_person_message" => "The young person wrote".into(),
         "note" => "Private note added".into(),

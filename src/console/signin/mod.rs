@@ -109,6 +109,11 @@ pub async fn form(
             "You were signed out after {} minutes without activity. Sign in again to carry on.",
             state.settings.console_idle_minutes
         )),
+        Some("everywhere") => Some(
+            "You have been signed out everywhere: on this computer, on any other, and in any app \
+             using your account. Sign in again to carry on."
+                .to_string(),
+        ),
         Some(_) => Some("You have signed out.".to_string()),
         None => None,
     };
