@@ -374,59 +374,134 @@ async fn json_inbox_unread_waiting_need_and_reference() {
         let a = refer(&app, json!({"needs": ["activities"], "message": "first"})).await;
         app.clock.advance(chrono::Duration::minutes(1));
         let b = refer(&app, json!({"needs": ["other"], "message": "second"})).await;
-        let theirs = refer(&app, json!({"needs": ["gang-exit"], "age": 16, "message": "third"})).await;
+        let theirs = refer(
+            &app,
+            json!({"needs": ["gang-exit"], "age": 16, "message": "third"}),
+        )
+        .await;
         let ids = inbox_ids(&app, &duty, "").await;
         let (id_a, id_b) = (ids[0].clone(), ids[1].clone());
         assert_eq!(inbox_ids(&app, &safer_london, "").await.len(), 1);
 
         // The young person writes on a: unread for both duty workers, not b.
         app.clock.advance(chrono::Duration::minutes(1));
-        let res = app.client.post(format!("{}/v1/referrals/self/messages", app.url))
-            .bearer_auth(a["receipt"].as_str().unwrap()).json(&json!({"body": "hello?"})).send().await.unwrap();
+        let res = app
+            .client
+            .post(format!("{}/v1/referrals/self/messages", app.url))
+            .bearer_auth(a["receipt"].as_str().unwrap())
+            .json(&json!({"body": "hello?"}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 201);
         app.clock.advance(chrono::Duration::minutes(1));
         let page = inbox_page(&app, &duty, "").await;
         assert!(unread_of(&page, &id_a));
         assert!(!unread_of(&page, &id_b));
         // Opening it clears it for that worker only.
-        assert_eq!(call(&app, Method::GET, &format!("/v1/inbox/{id_a}"), &duty, None).await.status(), 200);
+        assert_eq!(
+            call(&app, Method::GET, &format!("/v1/inbox/{id_a}"), &duty, None)
+                .await
+                .status(),
+            200
+        );
         assert!(!unread_of(&inbox_page(&app, &duty, "").await, &id_a));
         assert!(unread_of(&inbox_page(&app, &coordinator, "").await, &id_a));
         // A claim's answer carries the same mark.
-        let claimed: Value = call(&app, Method::POST, &format!("/v1/inbox/{id_a}/claim"), &coordinator, None).await.json().await.unwrap();
+        let claimed: Value = call(
+            &app,
+            Method::POST,
+            &format!("/v1/inbox/{id_a}/claim"),
+            &coordinator,
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
         assert_eq!(claimed["unread"], true);
 
         // Waiting for us: a (they wrote last) and b (nobody has answered yet); after a
         // reply to b, only a.
         let waiting = inbox_ids(&app, &duty, "?waiting=true").await;
-        assert_eq!(waiting, [id_a.clone(), id_b.clone()]);
-        let res = call(&app, Method::POST, &format!("/v1/inbox/{id_b}/messages"), &duty, Some(json!({"body": "Hi, I'm Dana"}))).await;
+        assert_eq!(waiting, [id_a.as_str(), id_b.as_str()]);
+        let res = call(
+            &app,
+            Method::POST,
+            &format!("/v1/inbox/{id_b}/messages"),
+            &duty,
+            Some(json!({"body": "Hi, I'm Dana"})),
+        )
+        .await;
         assert_eq!(res.status(), 201);
-        assert_eq!(inbox_ids(&app, &duty, "?waiting=true").await, [id_a.clone()]);
+        assert_eq!(
+            inbox_ids(&app, &duty, "?waiting=true").await,
+            [id_a.as_str()]
+        );
         assert_eq!(inbox_ids(&app, &duty, "?waiting=false").await.len(), 2);
-        assert_eq!(app.count("SELECT COUNT(*) FROM referrals WHERE last_message_from = 'youth_worker'").await, 1);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM referrals WHERE last_message_from = 'youth_worker'")
+                .await,
+            1
+        );
 
         // Need, alone and with the others.
-        assert_eq!(inbox_ids(&app, &duty, "?need=other").await, [id_b.clone()]);
-        assert_eq!(inbox_ids(&app, &duty, "?need=activities&waiting=true").await, [id_a.clone()]);
-        assert_eq!(inbox_ids(&app, &duty, "?need=other&waiting=true").await.len(), 0);
-        assert_eq!(inbox_ids(&app, &duty, "?need=activities&status=closed").await.len(), 0);
+        assert_eq!(inbox_ids(&app, &duty, "?need=other").await, [id_b.as_str()]);
+        assert_eq!(
+            inbox_ids(&app, &duty, "?need=activities&waiting=true").await,
+            [id_a.as_str()]
+        );
+        assert_eq!(
+            inbox_ids(&app, &duty, "?need=other&waiting=true")
+                .await
+                .len(),
+            0
+        );
+        assert_eq!(
+            inbox_ids(&app, &duty, "?need=activities&status=closed")
+                .await
+                .len(),
+            0
+        );
 
         // Reference: any case, spaces around it; another team's finds nothing.
         let typed = format!(" {} ", a["reference"].as_str().unwrap().to_lowercase());
         let q = format!("?reference={}", typed.replace(' ', "%20"));
-        assert_eq!(inbox_ids(&app, &duty, &q).await, [id_a.clone()]);
-        let page = inbox_page(&app, &duty, &format!("?reference={}", theirs["reference"].as_str().unwrap())).await;
+        assert_eq!(inbox_ids(&app, &duty, &q).await, [id_a.as_str()]);
+        let page = inbox_page(
+            &app,
+            &duty,
+            &format!("?reference={}", theirs["reference"].as_str().unwrap()),
+        )
+        .await;
         assert_eq!(page["total_items"], 0);
         assert_eq!(page["contents"].as_array().unwrap().len(), 0);
-        assert_eq!(inbox_ids(&app, &safer_london, &format!("?reference={}", b["reference"].as_str().unwrap())).await.len(), 0);
+        assert_eq!(
+            inbox_ids(
+                &app,
+                &safer_london,
+                &format!("?reference={}", b["reference"].as_str().unwrap())
+            )
+            .await
+            .len(),
+            0
+        );
 
         // Bad values name the field.
-        for (bad, field) in [("?need=nonsense", "need"), ("?need=activities%25", "need"), ("?waiting=maybe", "waiting")] {
+        for (bad, field) in [
+            ("?need=nonsense", "need"),
+            ("?need=activities%25", "need"),
+            ("?waiting=maybe", "waiting"),
+        ] {
             let res = call(&app, Method::GET, &format!("/v1/inbox{bad}"), &duty, None).await;
             assert_eq!(res.status(), 422, "{bad}");
             let p: Value = res.json().await.unwrap();
-            let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+            let fields: Vec<&str> = p["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["field"].as_str().unwrap())
+                .collect();
             assert_eq!(fields, [field], "{bad}");
         }
     })
