@@ -415,8 +415,9 @@ async fn the_migration_fills_the_marks_in_from_the_thread_and_the_audit_trail() 
         assert!(before.1.contains(&format!("id=\"unread-{}\"", ids[0])));
         assert!(!before.2.contains(&format!("id=\"unread-{}\"", ids[0])));
 
-        // Undo the migration and run it again over the stored thread and audit trail.
-        migration::Migrator::down(app.db(), Some(1)).await.unwrap();
+        // Undo migration 000010 (and the index after it) and run it again over the stored
+        // thread and audit trail.
+        migration::Migrator::down(app.db(), Some(2)).await.unwrap();
         assert_eq!(
             app.count("SELECT COUNT(*) FROM referral_events WHERE kind = 'viewed'").await,
             1

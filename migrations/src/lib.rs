@@ -11,6 +11,7 @@ mod m20261202_000007_second_factor;
 mod m20261202_000008_console_sessions;
 mod m20261203_000009_password_links;
 mod m20261203_000010_referral_views;
+mod m20261203_000011_inbox_order_index;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_console_sessions::Migration),
             Box::new(m20261203_000009_password_links::Migration),
             Box::new(m20261203_000010_referral_views::Migration),
+            Box::new(m20261203_000011_inbox_order_index::Migration),
         ]
     }
 }

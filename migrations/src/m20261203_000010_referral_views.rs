@@ -5,9 +5,7 @@
 //! - on `referrals`, who wrote the last message in the thread (`last_message_from`:
 //!   `young_person` or `youth_worker`; notes and notices do not count) and when
 //!   (`last_message_at`), and when the young person last wrote (`young_person_wrote_at`),
-//!   backfilled from the thread;
-//! - an index in the inbox's own order (organisation, urgent first, then oldest), so a page
-//!   of the inbox reads its 25 rows instead of sorting all of the organisation's.
+//!   backfilled from the thread.
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -25,9 +23,6 @@ enum ReferralViews {
 enum Referrals {
     Table,
     Id,
-    OrganisationId,
-    Urgency,
-    CreatedAt,
     LastMessageFrom,
     LastMessageAt,
     YoungPersonWroteAt,
@@ -112,18 +107,6 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_referrals_inbox_order")
-                    .table(Referrals::Table)
-                    .col(Referrals::OrganisationId)
-                    .col((Referrals::Urgency, IndexOrder::Desc))
-                    .col(Referrals::CreatedAt)
-                    .col(Referrals::Id)
-                    .to_owned(),
-            )
-            .await?;
         let db = manager.get_connection();
         db.execute_unprepared(BACKFILL_THREADS).await?;
         db.execute_unprepared(BACKFILL_VIEWS).await?;
@@ -131,14 +114,6 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_index(
-                Index::drop()
-                    .name("ix_referrals_inbox_order")
-                    .table(Referrals::Table)
-                    .to_owned(),
-            )
-            .await?;
         for col in [
             Referrals::YoungPersonWroteAt,
             Referrals::LastMessageAt,
