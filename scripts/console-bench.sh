@@ -10,7 +10,8 @@
 # Usage: scripts/console-bench.sh [SECONDS]   (per timed phase, default 20; after a 3 s
 # warm-up). Traffic only to 127.0.0.1; bounded (every step has a timeout).
 # Knobs (environment): CLIENTS (8), REFERRALS (10000), PORT (18095), ONLY=sqlite|postgres,
-# SKIP_BUILD=1, SIGNPOST_BENCH_POSTGRES_URL (an admin URL; default
+# SKIP_BUILD=1, SIGNPOST_BIN and CONSOLE_LOAD_BIN (copies of the binaries, so that a build
+# running meanwhile cannot replace them), SIGNPOST_BENCH_POSTGRES_URL (an admin URL; default
 # postgres://postgres@127.0.0.1:5432/test), QUIET_BUSY / QUIET_WAIT_S (before each timed
 # run, wait up to QUIET_WAIT_S seconds, default 180, until under QUIET_BUSY %, default 15,
 # of the CPUs is busy: a build on the same two cores would double the latencies).
@@ -28,7 +29,8 @@ BASE="http://127.0.0.1:$PORT"
 EMAIL="coordinator@bench.invalid"
 PASSWORD="bench password $$ $(date +%s)"
 DATA_KEY="$(printf 'cd%.0s' $(seq 32))"
-LOAD=./target/release/examples/console_load
+BIN="${SIGNPOST_BIN:-./target/release/signpost}"
+LOAD="${CONSOLE_LOAD_BIN:-./target/release/examples/console_load}"
 
 command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3; }
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
@@ -87,7 +89,7 @@ server_vars() { # $1 = DATABASE_URL
 # runs a simple command in one forked child, and env execs the binary).
 start_server() { # $1 = DATABASE_URL
   server_vars "$1"
-  env "${SERVER_VARS[@]}" ./target/release/signpost serve 2>>"$TMP/server.log" >&2 &
+  env "${SERVER_VARS[@]}" "$BIN" serve 2>>"$TMP/server.log" >&2 &
   SERVER_PID=$!
   for _ in $(seq 600); do
     curl -sf "$BASE/readyz" >/dev/null 2>&1 && return 0
@@ -109,7 +111,7 @@ bench() { # $1 = label, $2 = DATABASE_URL, $3 = command that runs one SQL query
   echo "== $label"
   # The coordinator, with the server's database and key (also migrates and loads content).
   server_vars "$url"
-  printf '%s\n' "$PASSWORD" | env "${SERVER_VARS[@]}" timeout 300 ./target/release/signpost \
+  printf '%s\n' "$PASSWORD" | env "${SERVER_VARS[@]}" timeout 300 "$BIN" \
     workers add --email "$EMAIL" --name "Bench Coordinator" \
     --organisation signpost-duty-team --role coordinator --password-stdin 2>>"$TMP/server.log"
   start_server "$url"
@@ -156,6 +158,7 @@ fi
 
 echo
 echo "== summary ($(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src migrations || echo ' + uncommitted changes in src/'))"
+echo "server binary: $BIN, built $(date -u -r "$BIN" +%Y-%m-%dT%H:%M:%SZ) (from the working tree then, not necessarily the commit above)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r), $(rustc --version)"
 echo "$REFERRALS referrals in signpost-duty-team; $CLIENTS browsers; ${SECONDS_PER_PHASE} s per phase; targets: p99 < 20 ms, a first visit < 60,000 B compressed"
 [ -z "$NOISY" ] || echo "other work was on the CPUs before a run:$NOISY"
