@@ -319,10 +319,18 @@ async fn a_referral_from_first_message_to_closed_in_the_console() {
             .expect("sent");
         assert_eq!(res.status(), 201);
 
-        // The worker sees the answer and when the reply was seen.
-        b.client.refresh().await.expect("reloaded");
+        // The worker's inbox marks it: the young person has written since they looked.
+        b.goto(&format!("{}/console/inbox", app.url)).await;
+        wait_for_text(&b, "#inbox-rows", "New message").await;
+        check_page(&b, "inbox-unread-desktop").await;
+        // The worker sees the answer and when the reply was seen; the mark goes.
+        click(&b, "a[href*='/console/referrals/']").await;
+        find(&b, "#referral-message").await;
         wait_for_text(&b, "#thread", "yeah im home now").await;
         wait_for_text(&b, "#seen-at", "Seen by the young person at").await;
+        b.goto(&format!("{}/console/inbox", app.url)).await;
+        let rows = text_of(&b, "#inbox-rows").await;
+        assert!(!rows.contains("New message"), "read now: {rows}");
 
         // Dana is done for now; the coordinator moves it to Safer London in the console.
         let id = url
