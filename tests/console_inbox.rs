@@ -415,9 +415,9 @@ async fn the_migration_fills_the_marks_in_from_the_thread_and_the_audit_trail() 
         assert!(before.1.contains(&format!("id=\"unread-{}\"", ids[0])));
         assert!(!before.2.contains(&format!("id=\"unread-{}\"", ids[0])));
 
-        // Undo migration 000010 (and the index after it) and run it again over the stored
+        // Undo migration 000010 (and the indexes after it) and run it again over the stored
         // thread and audit trail.
-        migration::Migrator::down(app.db(), Some(2)).await.unwrap();
+        migration::Migrator::down(app.db(), Some(3)).await.unwrap();
         assert_eq!(
             app.count("SELECT COUNT(*) FROM referral_events WHERE kind = 'viewed'").await,
             1
@@ -435,6 +435,41 @@ async fn the_migration_fills_the_marks_in_from_the_thread_and_the_audit_trail() 
             dana.get("/console/inbox").await.body,
         );
         assert_eq!(before, after, "the same marks and filters as before");
+    })
+    .await;
+}
+
+/// Opening a referral is recorded once a visit: the page shown again after a reply adds
+/// no "Opened" line and no write, yet a message from the young person in between is
+/// still marked and cleared exactly.
+#[tokio::test]
+async fn opening_again_in_the_same_visit_is_not_recorded_twice_but_new_messages_still_count() {
+    with_console(&[], |app| async move {
+        add_worker(&app, "dana@example.org", "Dana Duty", "signpost-duty-team").await;
+        let r = refer(&app, json!({"needs": ["activities"], "message": "boxing?"})).await;
+        let id = id_of(&app, &r).await;
+        let receipt = r["receipt"].as_str().unwrap().to_string();
+        let viewed = || app.count("SELECT COUNT(*) FROM referral_events WHERE kind = 'viewed'");
+        let mut dana = Browser::signed_in(&app, "dana@example.org").await;
+        let path = format!("/console/referrals/{id}");
+        assert_eq!(dana.get(&path).await.status, 200);
+        app.clock.advance(Duration::minutes(2));
+        assert_eq!(dana.get(&path).await.status, 200);
+        assert_eq!(viewed().await, 1, "the same visit");
+
+        // The young person writes: it is marked, and opening it now is recorded.
+        app.clock.advance(Duration::minutes(1));
+        young_person_writes(&app, &receipt, "is it free").await;
+        app.clock.advance(Duration::minutes(1));
+        assert!(marked(&dana.get("/console/inbox").await, &id));
+        assert_eq!(dana.get(&path).await.status, 200);
+        assert_eq!(viewed().await, 2);
+        assert!(!marked(&dana.get("/console/inbox").await, &id));
+
+        // After ten minutes it is a new visit.
+        app.clock.advance(Duration::minutes(10));
+        assert_eq!(dana.get(&path).await.status, 200);
+        assert_eq!(viewed().await, 3);
     })
     .await;
 }

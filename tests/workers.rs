@@ -586,7 +586,9 @@ async fn a_conversation_from_both_sides_with_an_audit_trail() {
         let res = app.client.post(format!("{}/v1/referrals/self/messages", app.url)).bearer_auth(&receipt).json(&json!({"body": "one more"})).send().await.unwrap();
         assert_eq!(res.status(), 409);
         assert_eq!(call(&app, Method::POST, &format!("/v1/inbox/{id}/messages"), &duty, Some(json!({"body": "x"}))).await.status(), 409);
-        // The audit trail, in order.
+        // The audit trail, in order. Opening it again is recorded once a visit is over
+        // (10 minutes), or when the young person has written since.
+        app.clock.advance(chrono::Duration::minutes(11));
         let full: Value = call(&app, Method::GET, &format!("/v1/inbox/{id}"), &duty, None).await.json().await.unwrap();
         let kinds: Vec<&str> = full["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
         assert_eq!(kinds, ["received", "assigned", "viewed", "claimed", "worker_message", "young_person_message", "status", "status", "viewed"]);

@@ -12,6 +12,7 @@ mod m20261202_000008_console_sessions;
 mod m20261203_000009_password_links;
 mod m20261203_000010_referral_views;
 mod m20261203_000011_inbox_order_index;
+mod m20261203_000012_unclaimed_urgent_index;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_password_links::Migration),
             Box::new(m20261203_000010_referral_views::Migration),
             Box::new(m20261203_000011_inbox_order_index::Migration),
+            Box::new(m20261203_000012_unclaimed_urgent_index::Migration),
         ]
     }
 }

@@ -146,7 +146,9 @@ pub async fn load(
         accounts::revoke(&state.db, session.id, now).await?;
         return Err(not_signed_in(true));
     }
-    if touch {
+    // Activity is written at most once a minute: the idle limit is in minutes, and a write
+    // per page would queue every page behind the disk on SQLite.
+    if touch && now - last >= Duration::minutes(1) {
         accounts::touch(&state.db, session.id, now).await?;
     }
     let csrf = csrf::for_session(state, session.id);

@@ -296,7 +296,7 @@ fn open_sealed(
         .transpose()
 }
 
-/// One referral in full; viewing it is recorded.
+/// One referral in full; opening it is recorded once a visit ([`unread::worth_recording`]).
 pub async fn detail(
     state: &AppState,
     organisation: Uuid,
@@ -305,17 +305,22 @@ pub async fn detail(
 ) -> ApiResult<InboxReferral> {
     let r = find(&state.db, organisation, id).await?;
     let now = state.clock.now();
-    service::event(
-        &state.db,
-        r.id,
-        "viewed",
-        Some(viewer),
-        Some(organisation),
-        None,
-        now,
-    )
-    .await?;
-    unread::viewed(&state.db, viewer, r.id, now).await?;
+    if unread::worth_recording(&state.db, viewer, r.id, now).await? {
+        // One commit for both: on SQLite every commit waits for the disk.
+        let txn = state.db.begin().await?;
+        service::event(
+            &txn,
+            r.id,
+            "viewed",
+            Some(viewer),
+            Some(organisation),
+            None,
+            now,
+        )
+        .await?;
+        unread::viewed(&txn, viewer, r.id, now).await?;
+        txn.commit().await?;
+    }
 
     let messages = referral_message::Entity::find()
         .filter(referral_message::Column::ReferralId.eq(r.id))

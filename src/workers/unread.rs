@@ -121,6 +121,32 @@ pub async fn unread_among<C: ConnectionTrait>(
         .collect::<Result<HashSet<_>, _>>()?)
 }
 
+/// How long one opening of a referral lasts, for the record: opening it again sooner, with
+/// nothing new from the young person, is the same visit.
+pub const SAME_VISIT: chrono::Duration = chrono::Duration::minutes(10);
+
+/// Whether opening a referral now should be recorded (the audit trail's "viewed" and the
+/// last-viewed time): the first time, once the young person has written since, or after
+/// [`SAME_VISIT`]. So the page shown again after each reply or note adds no "Opened" line
+/// and costs no write, and the unread mark is still exact: it only changes when the young
+/// person has written since the recorded time.
+pub async fn worth_recording<C: ConnectionTrait>(
+    db: &C,
+    worker_id: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<bool> {
+    let last = referral_view::Entity::find_by_id((worker_id, id))
+        .one(db)
+        .await?
+        .map(|v| v.viewed_at);
+    Ok(match last {
+        None => true,
+        Some(at) if now - at >= SAME_VISIT => true,
+        Some(_) => is_unread(db, worker_id, id).await?,
+    })
+}
+
 /// Whether this one referral is unread for this worker.
 pub async fn is_unread<C: ConnectionTrait>(db: &C, worker_id: Uuid, id: Uuid) -> ApiResult<bool> {
     Ok(unread_among(db, worker_id, &[id]).await?.contains(&id))
