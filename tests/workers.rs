@@ -772,3 +772,59 @@ async fn the_workers_add_command_reads_the_password_from_stdin() {
     );
     assert!(text.contains("$argon2id$"));
 }
+
+#[tokio::test]
+async fn release_and_private_notes_through_the_json_api() {
+    with_app(&[], |app| async move {
+        let (duty, lead, other) = two_teams(&app).await;
+        add_worker(&app, "duty3@example.org", "Del Third", "signpost-duty-team", "worker").await;
+        let third = login(&app, "duty3@example.org").await;
+        let r = refer(&app, json!({"needs": ["activities"], "message": "Is there boxing?"})).await;
+        let receipt = r["receipt"].as_str().unwrap().to_string();
+        let id = inbox_ids(&app, &duty, "").await.remove(0);
+        let release = |token: String| {
+            let (app, id) = (&app, id.clone());
+            async move { call(app, Method::POST, &format!("/v1/inbox/{id}/release"), &token, None).await }
+        };
+        // Nobody holds it yet.
+        assert_eq!(release(duty.clone()).await.status(), 409);
+        assert_eq!(call(&app, Method::POST, &format!("/v1/inbox/{id}/claim"), &duty, None).await.status(), 200);
+        // Another youth worker may not give it back; another team gets the usual 404.
+        assert_eq!(release(third.clone()).await.status(), 403);
+        assert_eq!(release(other.clone()).await.status(), 404);
+        assert_eq!(app.count("SELECT COUNT(*) FROM referrals WHERE claimed_by IS NOT NULL").await, 1);
+        // Its holder may; so may a coordinator, for anyone.
+        let res = release(duty.clone()).await;
+        assert_eq!(res.status(), 200);
+        let item: Value = res.json().await.unwrap();
+        assert!(item["claimed_by"].is_null());
+        assert_eq!(app.count("SELECT COUNT(*) FROM referrals WHERE claimed_by IS NOT NULL").await, 0);
+        assert_eq!(call(&app, Method::POST, &format!("/v1/inbox/{id}/claim"), &third, None).await.status(), 200);
+        assert_eq!(release(lead.clone()).await.status(), 200);
+        assert_eq!(app.count("SELECT COUNT(*) FROM referral_events WHERE kind = 'released'").await, 2);
+
+        // A private note: stored sealed, in the team's thread, never the young person's.
+        let note = |token: String, body: Value| {
+            let (app, id) = (&app, id.clone());
+            async move { call(app, Method::POST, &format!("/v1/inbox/{id}/notes"), &token, Some(body)).await }
+        };
+        assert_eq!(note(duty.clone(), json!({"body": "   "})).await.status(), 422);
+        assert_eq!(note(duty.clone(), json!({"body": "x".repeat(4001)})).await.status(), 422);
+        assert_eq!(note(other.clone(), json!({"body": "hello"})).await.status(), 404);
+        assert_eq!(app.count("SELECT COUNT(*) FROM referral_messages").await, 0);
+        let res = note(duty.clone(), json!({"body": "Mum answered last time: text only"})).await;
+        assert_eq!(res.status(), 201);
+        let m: Value = res.json().await.unwrap();
+        assert_eq!(m["from"], "note");
+        assert_eq!(m["worker"]["name"], "Dana Duty");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM referral_messages WHERE sender = 'worker_note' AND body_sealed NOT LIKE '%Mum answered%'").await,
+            1
+        );
+        let full: Value = call(&app, Method::GET, &format!("/v1/inbox/{id}"), &duty, None).await.json().await.unwrap();
+        assert_eq!(full["thread"][0]["body"], "Mum answered last time: text only");
+        let own: Value = app.client.get(format!("{}/v1/referrals/self", app.url)).bearer_auth(&receipt).send().await.unwrap().json().await.unwrap();
+        assert_eq!(own["messages"].as_array().unwrap().len(), 0, "never shown to the young person");
+    })
+    .await;
+}

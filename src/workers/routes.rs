@@ -32,6 +32,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_inbox))
         .routes(routes!(get_referral))
         .routes(routes!(claim))
+        .routes(routes!(release))
+        .routes(routes!(add_note))
         .routes(routes!(write))
         .routes(routes!(set_status))
         .routes(routes!(transfer))
@@ -285,6 +287,72 @@ async fn claim(
     inbox::claim(&state, me.worker.organisation_id, me.worker.id, id).await?;
     Ok(Json(
         inbox::summary(&state, me.worker.organisation_id, me.worker.id, id).await?,
+    ))
+}
+
+/// Give a referral back to the team: its holder, or a coordinator or admin for anyone.
+#[utoipa::path(post, path = "/v1/inbox/{id}/release", tag = "workers",
+    security(("worker" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = InboxItem),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn release(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Json<InboxItem>> {
+    let id = parse_id(&id)?;
+    inbox::release(
+        &state,
+        me.worker.organisation_id,
+        me.worker.id,
+        me.can_transfer(),
+        id,
+    )
+    .await?;
+    Ok(Json(
+        inbox::summary(&state, me.worker.organisation_id, me.worker.id, id).await?,
+    ))
+}
+
+/// Add a private note for the team: never shown to the young person.
+#[utoipa::path(post, path = "/v1/inbox/{id}/notes", tag = "workers",
+    security(("worker" = [])),
+    params(("id" = String, Path)),
+    request_body = WorkerMessage,
+    responses(
+        (status = 201, body = InboxMessage),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn add_note(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    ValidatedJson(input): ValidatedJson<WorkerMessage>,
+) -> ApiResult<(StatusCode, Json<InboxMessage>)> {
+    let id = parse_id(&id)?;
+    let body = input.body.trim();
+    if body.is_empty() {
+        return Err(ApiError::field("body", "must not be empty"));
+    }
+    let m = inbox::note(&state, me.worker.organisation_id, me.worker.id, id, body).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(InboxMessage {
+            id: m.id,
+            from: "note".into(),
+            worker: Some(WorkerRef {
+                id: me.worker.id,
+                name: me.worker.name.clone(),
+            }),
+            body: body.to_string(),
+            sent_at: m.sent_at,
+        }),
     ))
 }
 
