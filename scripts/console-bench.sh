@@ -3,7 +3,7 @@
 # On a fresh SQLite database, then a fresh PostgreSQL database: a coordinator account in
 # signpost-duty-team, 10,000 self-referrals (all routed there), then 8 signed-in browsers
 # ask for the inbox (page 1 and filtered/paged variants) and then for referral pages at
-# random (each opening records its `viewed` event, checked against the database), with
+# random (each visit records a `viewed` event, checked against the database), with
 # p50/p90/p99/max per phase; and what a first visit weighs on the wire (sign-in, inbox,
 # referral, each with its CSS, script and images; nothing from another host).
 #
@@ -131,7 +131,10 @@ bench() { # $1 = label, $2 = DATABASE_URL, $3 = command that runs one SQL query
   opened="$(echo "$out" | sed -n 's/^referral_pages_opened=//p')"
   viewed=$(( after - before ))
   echo "viewed events recorded: $viewed for $opened referral pages opened"
-  [ "$viewed" = "$opened" ] || { echo "MISMATCH: each opening must record one viewed event"; exit 1; }
+  # One per visit: a referral this (single) account opened again within 10 minutes, with
+  # nothing new from the young person, is the same visit and records nothing.
+  { [ "$viewed" -gt 0 ] && [ "$viewed" -le "$opened" ]; } \
+    || { echo "MISMATCH: openings must be recorded, at most one each"; exit 1; }
   echo "server CPU over the pages run: $(( (t1 - t0) * 100 * 1000000000 / hz / (s1 - s0) ))% of one core (of $(nproc))"
   echo "-- weight of a first visit"
   timeout 120 "$LOAD" weight "$BASE" "$EMAIL" "$PASSWORD" | tee "$TMP/weight.txt" || { echo "FAILED: weight"; exit 1; }

@@ -304,6 +304,17 @@ pub async fn detail(
     id: Uuid,
 ) -> ApiResult<InboxReferral> {
     let r = find(&state.db, organisation, id).await?;
+    detail_of(state, &r, viewer).await
+}
+
+/// [`detail`] of a referral already found with [`find`] (so within the viewer's
+/// organisation): for pages that need the row as well.
+pub async fn detail_of(
+    state: &AppState,
+    r: &referral::Model,
+    viewer: Uuid,
+) -> ApiResult<InboxReferral> {
+    let organisation = r.organisation_id;
     let now = state.clock.now();
     if unread::worth_recording(&state.db, viewer, r.id, now).await? {
         // One commit for both: on SQLite every commit waits for the disk.
@@ -357,17 +368,17 @@ pub async fn detail(
                 }
                 .into(),
                 worker: wref(m.worker_id),
-                body: open_sealed(state, &r, Some(&m.body_sealed))?.unwrap_or_default(),
+                body: open_sealed(state, r, Some(&m.body_sealed))?.unwrap_or_default(),
                 sent_at: m.sent_at,
             })
         })
         .collect::<ApiResult<Vec<_>>>()?;
     let needs: Vec<String> = serde_json::from_str(&r.needs).unwrap_or_default();
     let names_of_needs = state.referral_rules.need_names();
-    let contact: Option<Contact> = open_sealed(state, &r, r.contact_sealed.as_deref())?
+    let contact: Option<Contact> = open_sealed(state, r, r.contact_sealed.as_deref())?
         .and_then(|json| serde_json::from_str(&json).ok());
     Ok(InboxReferral {
-        item: item(state, &r, &names),
+        item: item(state, r, &names),
         needs_named: needs
             .iter()
             .map(|n| NeedRef {
@@ -379,9 +390,9 @@ pub async fn detail(
                     .to_string(),
             })
             .collect(),
-        message: open_sealed(state, &r, r.message_sealed.as_deref())?,
-        age: open_sealed(state, &r, r.age_sealed.as_deref())?.and_then(|a| a.parse().ok()),
-        where_: open_sealed(state, &r, r.where_sealed.as_deref())?,
+        message: open_sealed(state, r, r.message_sealed.as_deref())?,
+        age: open_sealed(state, r, r.age_sealed.as_deref())?.and_then(|a| a.parse().ok()),
+        where_: open_sealed(state, r, r.where_sealed.as_deref())?,
         in_danger_now: r.in_danger_now,
         contact,
         outcome: r.outcome.clone(),

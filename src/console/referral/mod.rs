@@ -149,7 +149,7 @@ pub async fn page(
     let org = me.worker.organisation_id;
     // Scoped to the organisation: another team's referral is not found, like an unknown id.
     let row = inbox::find(&state.db, org, id).await?;
-    let d = inbox::detail(&state, org, me.worker.id, id).await?;
+    let d = inbox::detail_of(&state, &row, me.worker.id).await?;
     let now = state.clock.now();
     let urgent = d.item.urgency == service::URGENT;
 
