@@ -759,7 +759,7 @@ async fn pages(
     let inbox = {
         let variants = variants.clone();
         move |_c: usize, i: u64, _r: &mut StdRng| -> (&'static str, String) {
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 ("page 1", "/console/inbox".to_string())
             } else {
                 let (label, p) = &variants[(i / 2) as usize % variants.len()];
