@@ -300,7 +300,7 @@ async fn an_undelivered_notification_is_listed_and_tried_again() {
         let page = b.get("/console/team/notifications").await;
         assert_eq!(page.status, 200);
         assert_html_page(&page, "notifications");
-        assert!(page.body.contains("aria-current=\"page\">Undelivered notifications"));
+        assert!(page.body.contains("aria-current=\"page\">Notifications"));
         assert!(page.body.contains(&format!("id=\"notification-{id}\"")), "{}", page.body);
         assert!(page.body.contains("A new referral"));
         let reference = referral["reference"].as_str().unwrap();

@@ -207,7 +207,7 @@ pub async fn page(
         endpoints::get(&state.db, scope, id).await.ok().map(|e| {
             format!(
                 "A test notification is on its way to {}. If it does not arrive within a \
-                 few minutes, look under Undelivered notifications.",
+                 few minutes, look under Notifications.",
                 e.url
             )
         })
