@@ -290,6 +290,28 @@ async fn claim(
     ))
 }
 
+/// A worker's reply or note as just written: 201 with the message.
+fn written_by(
+    me: &SignedIn,
+    from: &str,
+    m: &crate::entities::referral_message::Model,
+    body: &str,
+) -> (StatusCode, Json<InboxMessage>) {
+    (
+        StatusCode::CREATED,
+        Json(InboxMessage {
+            id: m.id,
+            from: from.into(),
+            worker: Some(WorkerRef {
+                id: me.worker.id,
+                name: me.worker.name.clone(),
+            }),
+            body: body.to_string(),
+            sent_at: m.sent_at,
+        }),
+    )
+}
+
 /// Give a referral back to the team: its holder, or a coordinator or admin for anyone.
 #[utoipa::path(post, path = "/v1/inbox/{id}/release", tag = "workers",
     security(("worker" = [])),
@@ -341,19 +363,7 @@ async fn add_note(
         return Err(ApiError::field("body", "must not be empty"));
     }
     let m = inbox::note(&state, me.worker.organisation_id, me.worker.id, id, body).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(InboxMessage {
-            id: m.id,
-            from: "note".into(),
-            worker: Some(WorkerRef {
-                id: me.worker.id,
-                name: me.worker.name.clone(),
-            }),
-            body: body.to_string(),
-            sent_at: m.sent_at,
-        }),
-    ))
+    Ok(written_by(&me, "note", &m, body))
 }
 
 /// Write to the young person.
@@ -378,19 +388,7 @@ async fn write(
         return Err(ApiError::field("body", "must not be empty"));
     }
     let m = inbox::write(&state, me.worker.organisation_id, me.worker.id, id, body).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(InboxMessage {
-            id: m.id,
-            from: "youth_worker".into(),
-            worker: Some(WorkerRef {
-                id: me.worker.id,
-                name: me.worker.name.clone(),
-            }),
-            body: body.to_string(),
-            sent_at: m.sent_at,
-        }),
-    ))
+    Ok(written_by(&me, "youth_worker", &m, body))
 }
 
 /// Mark a referral in progress, or close it with an outcome.
